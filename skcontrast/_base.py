@@ -1,0 +1,320 @@
+"""The shared base of every contrastive transformer in skcontrast.
+
+It holds the scikit-learn/sktime plumbing once: input conversion and validation,
+normalisation, seeding, device handling, the training loop with its budget, batched
+inference, output standardisation and persistence. A method subclasses it and supplies
+three hooks: ``_build_network``, ``_training_loss`` and ``_encode``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sktime.transformations.base import BaseTransformer
+from tqdm.auto import tqdm
+
+from skcontrast._data import NORMALIZATIONS, as_sklearn_panel, check_panel, normalize_panel
+from skcontrast._persistence import load_weights, save_weights
+from skcontrast._torch_utils import autocast, isolated_seed, resolve_device
+
+# attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
+# reset() (called first thing in fit) would delete them (sktime #10725, #11173)
+_SKLEARN_CALLBACK_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
+
+
+class BaseContrastiveTransformer(BaseTransformer):
+    """Base for self-supervised transformers: series in, fixed-size features out."""
+
+    _tags = {
+        "authors": ["skcontrast developers"],
+        "maintainers": ["skcontrast developers"],
+        "python_dependencies": "torch",
+        "scitype:transform-input": "Series",
+        "scitype:transform-output": "Primitives",
+        "scitype:instancewise": False,
+        "scitype:transform-labels": "None",
+        "X_inner_mtype": "numpy3D",
+        "y_inner_mtype": "None",
+        "requires_y": False,
+        "fit_is_empty": False,
+        "capability:multivariate": True,
+        "capability:missing_values": False,
+        "capability:unequal_length": False,
+        "capability:categorical_in_X": False,
+        "capability:random_state": True,
+        "property:randomness": "derandomized",
+        "capability:inverse_transform": False,
+    }
+
+    # parameters every subclass exposes, in __init__, with these names
+    _training_params = (
+        "normalize", "batch_size", "n_iters", "n_epochs", "max_time", "early_stopping",
+        "n_iter_no_change", "tol", "lr", "weight_decay", "standardize",
+        "inference_batch_size", "device", "mixed_precision", "verbose", "random_state",
+    )  # fmt: skip
+
+    # -- hooks a method implements ------------------------------------------------------
+    def _build_network(self, n_channels: int, n_timepoints: int) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _training_loss(self, network, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _encode(self, network, batch: torch.Tensor) -> torch.Tensor:
+        """Features ``(B, n_features)`` of a normalised batch, network in eval mode."""
+        raise NotImplementedError
+
+    def _check_method_params(self):
+        """Validate the method's own parameters (called at fit)."""
+
+    def _default_n_iters(self, n_series: int, n_timepoints: int) -> int:
+        return 200
+
+    def _make_optimizer(self, network):
+        return torch.optim.Adam(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    # -- scikit-learn interplay --------------------------------------------------------
+    def reset(self):
+        """Reset to the post-init state, keeping scikit-learn's callback context."""
+        kept = {a: self.__dict__[a] for a in _SKLEARN_CALLBACK_ATTRS if a in self.__dict__}
+        super().reset()
+        self.__dict__.update(kept)
+        return self
+
+    def fit(self, X, y=None):
+        """Fit on a panel of series; see the class docstring for accepted inputs."""
+        return super().fit(as_sklearn_panel(X), y)
+
+    def transform(self, X, y=None):
+        """Features of each series: a ``pd.DataFrame`` with one row per series."""
+        return super().transform(as_sklearn_panel(X), y)
+
+    def fit_transform(self, X, y=None):
+        """Fit, then transform the same series."""
+        return super().fit_transform(as_sklearn_panel(X), y)
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(
+            estimator_type="transformer",
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(),
+            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=False),
+            requires_fit=True,
+            non_deterministic=False,
+        )
+
+    # -- validation --------------------------------------------------------------------
+    def _require_int(self, param, minimum=1, allow_none=False):
+        """Raise a ValueError naming ``param`` unless it is an integer >= ``minimum``."""
+        value = getattr(self, param)
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(
+                f"{type(self).__name__}: {param} must be an integer >= {minimum}"
+                f"{' or None' if allow_none else ''}, got {value!r}."
+            )
+
+    def _check_params(self):
+        name = type(self).__name__
+        for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
+            self._require_int(p)
+        self._require_int("n_iters", allow_none=True)
+        self._require_int("n_epochs", allow_none=True)
+        if self.n_iters is not None and self.n_epochs is not None:
+            raise ValueError(
+                f"{name}: set n_iters or n_epochs, not both (got n_iters={self.n_iters}, "
+                f"n_epochs={self.n_epochs})."
+            )
+        if self.normalize not in NORMALIZATIONS:
+            raise ValueError(
+                f"{name}: normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}."
+            )
+        for p in ("lr", "tol"):
+            if not getattr(self, p) > 0:
+                raise ValueError(f"{name}: {p} must be > 0, got {getattr(self, p)!r}.")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.max_time is not None and not self.max_time > 0:
+            raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
+        self._check_method_params()
+
+    def _check_transform_input(self, X):
+        name = type(self).__name__
+        _, n_channels, n_timepoints = X.shape
+        if n_channels != self.n_channels_in_:
+            raise ValueError(
+                f"X has {n_channels} channel(s), but {name} was fitted on series with "
+                f"{self.n_channels_in_}; pass series with the same variables as in fit."
+            )
+        if n_timepoints != self.n_timepoints_in_:
+            n_features = n_channels * n_timepoints
+            raise ValueError(
+                f"X has {n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input: series have {n_timepoints} "
+                f"time points, the transformer was fitted on {self.n_timepoints_in_}. "
+                "Resample, pad or truncate them to that length."
+            )
+
+    # -- fit -------------------------------------------------------------------------
+    def _fit(self, X, y=None):
+        self._check_params()
+        X = normalize_panel(check_panel(X, type(self).__name__), self.normalize)
+        n_series, n_channels, n_timepoints = X.shape
+        self.n_channels_in_, self.n_timepoints_in_ = n_channels, n_timepoints
+        # scikit-learn's notion: values per sample (T for a 2-D (n, T) input)
+        self.n_features_in_ = n_channels * n_timepoints
+        if n_series == 1:
+            warnings.warn(
+                f"{type(self).__name__} got a single series: a contrastive loss needs other "
+                "series as negatives, so the network keeps its initial weights.",
+                UserWarning,
+                stacklevel=2,
+            )
+        device = resolve_device(self.device)
+        seed = self._seed()
+        start = time.perf_counter()
+        with isolated_seed(seed, device):
+            network = self._build_network(n_channels, n_timepoints).to(device)
+            self.loss_history_, self.stop_reason_ = self._train(network, X, device, seed)
+        self.n_iters_ = len(self.loss_history_)
+        features = self._encode_panel(network.eval(), X, device)
+        # fitted weights live on the CPU: the object pickles and loads anywhere
+        self.network_ = network.cpu()
+        self.feature_mean_ = features.mean(axis=0)
+        scale = features.std(axis=0)
+        scale[scale < 1e-8] = 1.0
+        self.feature_scale_ = scale
+        self.fit_time_ = time.perf_counter() - start
+        return self
+
+    def _seed(self) -> int:
+        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random."""
+        if self.random_state is None:
+            return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _n_iters_total(self, n_series, n_timepoints, n_batches):
+        if self.n_iters is not None:
+            return int(self.n_iters)
+        if self.n_epochs is not None:
+            return int(self.n_epochs) * n_batches
+        return self._default_n_iters(n_series, n_timepoints)
+
+    def _train(self, network, X, device, seed):
+        """Run the optimisation; return (loss per step, why it stopped)."""
+        n_series = len(X)
+        batch_size = min(self.batch_size, n_series)
+        n_batches = math.ceil(n_series / batch_size)
+        total = self._n_iters_total(n_series, X.shape[2], n_batches)
+        optimizer = self._make_optimizer(network)
+        rng = np.random.default_rng(seed)
+        X_cpu = torch.from_numpy(X)
+        history, reason = [], "budget"
+        plateau = _Plateau(self.tol, self.n_iter_no_change) if self.early_stopping else None
+        start = time.perf_counter()
+        network.train()
+        progress = tqdm(total=total, disable=not self.verbose, desc=type(self).__name__)
+        try:
+            while reason == "budget" and len(history) < total:
+                # batches of near-equal size: no straggler batch of one series
+                for idx in np.array_split(rng.permutation(n_series), n_batches):
+                    batch = X_cpu[torch.from_numpy(idx)].to(device, non_blocking=True)
+                    with autocast(device, self.mixed_precision):
+                        loss = self._training_loss(network, batch)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    value = float(loss.detach())
+                    if not math.isfinite(value):
+                        raise FloatingPointError(
+                            f"{type(self).__name__}: the training loss became {value} at step "
+                            f"{len(history) + 1}. Lower lr, or keep normalize='zscore' for "
+                            "series with large values."
+                        )
+                    history.append(value)
+                    progress.update(1)
+                    progress.set_postfix(loss=f"{value:.4f}")
+                    if len(history) >= total:
+                        break
+                    if self.max_time is not None and time.perf_counter() - start > self.max_time:
+                        reason = "max_time"
+                        break
+                    if plateau is not None and plateau.update(value):
+                        reason = "early_stopping"
+                        break
+        except KeyboardInterrupt:
+            reason = "interrupted"
+            warnings.warn(
+                f"{type(self).__name__}: training interrupted after {len(history)} of "
+                f"{total} steps; the estimator is fitted with the weights reached so far.",
+                UserWarning,
+                stacklevel=3,
+            )
+        finally:
+            progress.close()
+        return history, reason
+
+    # -- transform ---------------------------------------------------------------------
+    def _encode_panel(self, network, X, device):
+        """Encode a normalised panel in batches of ``inference_batch_size`` (bounded memory)."""
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(X), self.inference_batch_size):
+                batch = torch.from_numpy(X[start : start + self.inference_batch_size])
+                with autocast(device, self.mixed_precision):
+                    feats = self._encode(network, batch.to(device))
+                out.append(feats.float().cpu().numpy())
+        return np.concatenate(out, axis=0)
+
+    def _transform(self, X, y=None):
+        X = check_panel(X, type(self).__name__)
+        self._check_transform_input(X)
+        X = normalize_panel(X, self.normalize)
+        device = resolve_device(self.device)
+        # a copy on the device: the fitted weights themselves stay on the CPU
+        network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
+        features = self._encode_panel(network, X, device)
+        if self.standardize:
+            features = (features - self.feature_mean_) / self.feature_scale_
+        return features
+
+    # -- persistence -------------------------------------------------------------------
+    def save_weights(self, path):
+        """Save the fitted state in a weights-only file (``torch.load(weights_only=True)``).
+
+        The file holds tensors, numbers and strings only: loading it runs no code. Use
+        :meth:`load_weights` to get a fitted estimator back.
+        """
+        self.check_is_fitted()
+        save_weights(self, path)
+
+    @classmethod
+    def load_weights(cls, path):
+        """Return a fitted estimator from a file written by :meth:`save_weights`."""
+        return load_weights(cls, path)
+
+
+class _Plateau:
+    """Stop when an exponential moving average of the loss stops improving by ``tol``."""
+
+    def __init__(self, tol, patience, smoothing=0.9):
+        self.tol, self.patience, self.smoothing = tol, patience, smoothing
+        self.ema, self.best, self.bad_steps = None, math.inf, 0
+
+    def update(self, loss) -> bool:
+        self.ema = loss if self.ema is None else self.smoothing * self.ema + (1 - self.smoothing) * loss
+        if self.ema < self.best - self.tol * abs(self.best if math.isfinite(self.best) else 1):
+            self.best, self.bad_steps = self.ema, 0
+        else:
+            self.bad_steps += 1
+        return self.bad_steps >= self.patience

@@ -1,0 +1,69 @@
+"""Input checks and normalisation for panels of series, as numpy3D (n, channels, time)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+NORMALIZATIONS = ("zscore", None)
+
+
+def as_sklearn_panel(X):
+    """Read a 2-D numpy array as ``(n_series, n_timepoints)``, the scikit-learn convention.
+
+    sktime reads a 2-D array as ONE series of shape (time, variables); a scikit-learn
+    user hands ``(n_samples, n_timepoints)`` and expects one output row per sample. A 2-D
+    ``np.ndarray`` becomes a univariate 3-D panel ``(n, 1, T)``; everything else (3-D
+    arrays, pandas and other sktime containers) is left to sktime's own conversion.
+    """
+    if isinstance(X, np.ndarray) and X.ndim == 2:
+        return X[:, np.newaxis, :]
+    if isinstance(X, np.ndarray) and X.ndim == 1:
+        raise ValueError(
+            f"X is a 1-D array of shape {X.shape}; expected a panel of series. Pass one "
+            "series as X.reshape(1, -1) (one univariate series), or several as a 2-D "
+            "array (n_series, n_timepoints) or a 3-D array (n_series, n_channels, "
+            "n_timepoints)."
+        )
+    return X
+
+
+def check_panel(X: np.ndarray, estimator_name: str) -> np.ndarray:
+    """Validate a numpy3D panel and return it as a contiguous float32 array."""
+    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
+        raise TypeError(
+            f"{estimator_name} needs numeric series, got dtype {X.dtype}. Convert X to "
+            "floats, e.g. X.astype('float32')."
+        )
+    n, n_channels, n_timepoints = X.shape
+    if n == 0 or n_channels == 0 or n_timepoints == 0:
+        raise ValueError(
+            f"{estimator_name} got an empty panel of shape (n_series, n_channels, "
+            f"n_timepoints) = {X.shape}; it needs at least one series with one channel "
+            "and one time point."
+        )
+    with np.errstate(over="ignore", invalid="ignore"):
+        X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.isfinite(X).all():
+        n_bad = int((~np.isfinite(X)).any(axis=(1, 2)).sum())
+        raise ValueError(
+            f"X contains NaN or infinite values (or values beyond float32 range) in "
+            f"{n_bad} of {n} series. {estimator_name} needs complete, finite series: "
+            "impute them first, e.g. with sktime.transformations.series.impute.Imputer, "
+            "or drop those series."
+        )
+    return X
+
+
+def normalize_panel(X: np.ndarray, how) -> np.ndarray:
+    """Per-series, per-channel normalisation.
+
+    ``"zscore"`` subtracts each channel's mean and divides by its standard deviation; a
+    constant channel (std 0) becomes all zeros rather than NaN. ``None`` leaves X as is.
+    """
+    if how is None:
+        return X
+    mean = X.mean(axis=2, keepdims=True, dtype=np.float64)
+    std = X.std(axis=2, keepdims=True, dtype=np.float64)
+    # constant channels: no scale information, map to zero instead of dividing by 0
+    std[std < 1e-8] = 1.0
+    return ((X - mean) / std).astype(np.float32)

@@ -1,0 +1,1 @@
+"""Pure-torch building blocks (no scikit-learn here): encoders, fusion, losses."""

@@ -75,7 +75,7 @@ class BaseContrastiveTransformer(BaseTransformer):
         """Validate the method's own parameters (called at fit)."""
 
     def _default_n_iters(self, n_series: int, n_timepoints: int) -> int:
-        return 200
+        return 100
 
     def _make_optimizer(self, network):
         return torch.optim.Adam(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -128,7 +128,8 @@ class BaseContrastiveTransformer(BaseTransformer):
         name = type(self).__name__
         for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
             self._require_int(p)
-        self._require_int("n_iters", allow_none=True)
+        # n_iters=0: no training, the encoder at its (seeded) initialisation
+        self._require_int("n_iters", minimum=0, allow_none=True)
         self._require_int("n_epochs", allow_none=True)
         if self.n_iters is not None and self.n_epochs is not None:
             raise ValueError(
@@ -176,7 +177,8 @@ class BaseContrastiveTransformer(BaseTransformer):
         if n_series == 1:
             warnings.warn(
                 f"{type(self).__name__} got a single series: a contrastive loss needs other "
-                "series as negatives, so the network keeps its initial weights.",
+                "series as negatives, so training is skipped and the network keeps its "
+                "seeded initial weights.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -204,6 +206,8 @@ class BaseContrastiveTransformer(BaseTransformer):
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     def _n_iters_total(self, n_series, n_timepoints, n_batches):
+        if n_series < 2:
+            return 0  # no negatives, zero loss: only weight decay would move the weights
         if self.n_iters is not None:
             return int(self.n_iters)
         if self.n_epochs is not None:

@@ -66,7 +66,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Series per training step (the paper uses 256 on a GPU; 32 suits a CPU). Clipped to
         the number of series.
     n_iters : int or None, default=None
-        Training steps. ``None`` (with ``n_epochs=None``) means 200 steps.
+        Training steps. ``None`` (with ``n_epochs=None``) means 100 steps, a CPU-sized
+        budget (the paper does not state one). ``0`` skips training: the encoder keeps its
+        seeded random initialisation, a useful baseline for what training adds.
     n_epochs : int or None, default=None
         Training length in passes over the data instead of steps.
     max_time : float or None, default=None

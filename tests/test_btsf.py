@@ -194,10 +194,17 @@ def test_n_iters_and_n_epochs(panel):
     assert len(t.loss_history_) == 6
 
 
-def test_default_budget_is_200_steps(panel):
+def test_default_budget_is_100_steps(panel):
+    t = tiny_btsf(n_iters=None)
+    assert t._n_iters_total(12, 32, 3) == 100
+
+
+def test_n_iters_zero_keeps_the_seeded_initialisation(panel):
     X, _ = panel
-    t = tiny_btsf(n_iters=None, max_time=1e9)
-    assert t._n_iters_total(12, 32, 3) == 200
+    a, b = tiny_btsf(n_iters=0).fit(X), tiny_btsf(n_iters=0).fit(X)
+    assert a.n_iters_ == 0 and a.loss_history_ == []
+    np.testing.assert_array_equal(features(a, X), features(b, X))
+    assert not np.array_equal(features(a, X), features(tiny_btsf(n_iters=3).fit(X), X))
 
 
 def test_max_time_stops_training(panel):
@@ -313,6 +320,8 @@ def test_single_series_warns_and_stays_finite(panel):
     X, _ = panel
     with pytest.warns(UserWarning, match="single series"):
         t = tiny_btsf().fit(X[:1])
+    assert t.n_iters_ == 0
+    np.testing.assert_array_equal(features(t, X), features(tiny_btsf(n_iters=0).fit(X[:1]), X))
     assert np.isfinite(features(t, X)).all()
 
 

@@ -145,7 +145,8 @@ class BTSFNetwork(nn.Module):
                 return torch.cat([spec.real, spec.imag], dim=1)
             return torch.log1p(spec.abs())
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def heads(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The (B, l, d) terms whose sum (or concatenation) goes through the sigmoid."""
         heads = []
         if self.uses_temporal:
             # max-pool to m fixed positions: (B, m, d) for any series length
@@ -163,6 +164,15 @@ class BTSFNetwork(nn.Module):
             heads.append(torch.einsum("bnd,nl->bld", F_s, self.W_s))
         if self.fusion == "bilinear":
             heads.append(low_rank_bilinear(F_t, F_s, self.U, self.V))
+        return heads
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The output before the sigmoid, flattened: (B, l * d) or (B, 2 l d)."""
+        heads = self.heads(x)
         if self.fusion == "concat":
-            return torch.cat([torch.sigmoid(h).flatten(1) for h in heads], dim=1)
-        return torch.sigmoid(sum(heads)).flatten(1)
+            return torch.cat([h.flatten(1) for h in heads], dim=1)
+        return sum(heads).flatten(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation ``f = sigmoid(W_t^T F_t + W_s^T F_s + F_bilinear)``."""
+        return torch.sigmoid(self.logits(x))

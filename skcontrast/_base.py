@@ -20,7 +20,13 @@ from sklearn.utils import check_random_state
 from sktime.transformations.base import BaseTransformer
 from tqdm.auto import tqdm
 
-from skcontrast._data import NORMALIZATIONS, as_sklearn_panel, check_panel, normalize_panel
+from skcontrast._data import (
+    NORMALIZATIONS,
+    as_sklearn_panel,
+    check_not_one_series_with_labels,
+    check_panel,
+    normalize_panel,
+)
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._torch_utils import autocast, isolated_seed, resolve_device
 
@@ -90,6 +96,7 @@ class BaseContrastiveTransformer(BaseTransformer):
 
     def fit(self, X, y=None):
         """Fit on a panel of series; see the class docstring for accepted inputs."""
+        check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit(as_sklearn_panel(X), y)
 
     def transform(self, X, y=None):
@@ -98,6 +105,7 @@ class BaseContrastiveTransformer(BaseTransformer):
 
     def fit_transform(self, X, y=None):
         """Fit, then transform the same series."""
+        check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit_transform(as_sklearn_panel(X), y)
 
     def __sklearn_tags__(self):

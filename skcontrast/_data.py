@@ -27,6 +27,36 @@ def as_sklearn_panel(X):
     return X
 
 
+def check_not_one_series_with_labels(X, y, estimator_name: str):
+    """Refuse a 2-D pandas DataFrame with one label per row.
+
+    sktime reads a plain 2-D DataFrame as ONE series (rows = time, columns = variables),
+    so ``(n_series, n_timepoints)`` data in a DataFrame would become a single series and a
+    single output row, and the next pipeline step would fail on a sample-count mismatch.
+    A 1-D label vector with one entry per row of a multi-column frame says the user meant
+    rows as series (sktime's own time-aligned ``y`` for a series is 2-D, and left alone).
+    """
+    import pandas as pd
+
+    if (
+        isinstance(X, pd.DataFrame)
+        and not isinstance(X.index, pd.MultiIndex)
+        and all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+        and X.shape[0] > 1
+        and X.shape[1] > 1
+        and y is not None
+        and np.ndim(y) == 1
+        and len(y) == len(X)
+    ):
+        raise ValueError(
+            f"{estimator_name} got a 2-D DataFrame of shape {X.shape} and {len(y)} labels. "
+            "sktime reads a 2-D DataFrame as ONE series (rows = time points, columns = "
+            "variables), which would give one output row. If each row is a series, pass "
+            "X.to_numpy() (read as (n_series, n_timepoints)) or a 3-D array "
+            "(n_series, n_channels, n_timepoints)."
+        )
+
+
 def check_panel(X: np.ndarray, estimator_name: str) -> np.ndarray:
     """Validate a numpy3D panel and return it as a contiguous float32 array."""
     if X.dtype == object or not np.issubdtype(X.dtype, np.number):

@@ -46,6 +46,18 @@ def test_1d_array_gets_a_message_that_names_the_fix(panel):
         tiny_btsf().fit(X[0, 0])
 
 
+def test_2d_dataframe_with_one_label_per_row_names_the_fix(panel):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    X, y = panel
+    pipe = Pipeline([("rep", tiny_btsf()), ("clf", LogisticRegression())])
+    with pytest.raises(ValueError, match=r"ONE series.*X.to_numpy\(\)"):
+        pipe.fit(pd.DataFrame(X[:, 0, :]), y)
+    # a 2-D DataFrame without labels stays sktime's single multivariate series
+    assert features(tiny_btsf().fit(pd.DataFrame(X[:, 0, :])), pd.DataFrame(X[:, 0, :])).shape[0] == 1
+
+
 def test_multivariate_sktime_container_and_channel_independent():
     X, _ = load_basic_motions(return_X_y=True)  # nested DataFrame, 6 channels
     X = X.iloc[:10]

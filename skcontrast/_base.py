@@ -243,16 +243,16 @@ class BaseContrastiveTransformer(BaseTransformer):
                     batch = X_cpu[torch.from_numpy(idx)].to(device, non_blocking=True)
                     with autocast(device, self.mixed_precision):
                         loss = self._training_loss(network, batch)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
                     value = float(loss.detach())
-                    if not math.isfinite(value):
+                    if not math.isfinite(value):  # stop before a bad step reaches the weights
                         raise FloatingPointError(
                             f"{type(self).__name__}: the training loss became {value} at step "
                             f"{len(history) + 1}. Lower lr, or keep normalize='zscore' for "
                             "series with large values."
                         )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
                     history.append(value)
                     progress.update(1)
                     progress.set_postfix(loss=f"{value:.4f}")

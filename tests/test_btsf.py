@@ -265,6 +265,13 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(panel, monkeypatch):
     assert np.isfinite(features(t, X)).all()
 
 
+def test_diverging_loss_is_a_clear_error(panel, monkeypatch):
+    X, _ = panel
+    monkeypatch.setattr(BTSFTransformer, "_training_loss", lambda self, net, b: net(b).sum() * float("nan"))
+    with pytest.raises(FloatingPointError, match="loss became nan at step 1.*Lower lr"):
+        tiny_btsf().fit(X)
+
+
 # -- bad input ----------------------------------------------------------------------------
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_values_are_rejected(panel, bad):

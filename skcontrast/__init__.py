@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from skcontrast.transformations import BTSFTransformer
+from skcontrast.transformations import AimTSTransformer, BTSFTransformer
 
-__all__ = ["BTSFTransformer", "__version__"]
+__all__ = ["AimTSTransformer", "BTSFTransformer", "__version__"]

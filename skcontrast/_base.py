@@ -9,7 +9,6 @@ three hooks: ``_build_network``, ``_training_loss`` and ``_encode``.
 from __future__ import annotations
 
 import copy
-import math
 import numbers
 import time
 import warnings
@@ -18,7 +17,6 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sktime.transformations.base import BaseTransformer
-from tqdm.auto import tqdm
 
 from skcontrast._data import (
     NORMALIZATIONS,
@@ -29,6 +27,7 @@ from skcontrast._data import (
 )
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._torch_utils import autocast, isolated_seed, resolve_device
+from skcontrast._training import n_steps, run_training
 
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
@@ -66,25 +65,41 @@ class BaseContrastiveTransformer(BaseTransformer):
         "inference_batch_size", "device", "mixed_precision", "verbose", "random_state",
     )  # fmt: skip
 
+    # a method that can pretrain on several datasets of different shapes sets this
+    _accepts_corpus = False
+
     # -- hooks a method implements ------------------------------------------------------
     def _build_network(self, n_channels: int, n_timepoints: int) -> torch.nn.Module:
         raise NotImplementedError
 
-    def _training_loss(self, network, batch: torch.Tensor) -> torch.Tensor:
+    def _training_loss(self, network, batch: torch.Tensor, step) -> torch.Tensor:
+        """Loss of one batch ``(B, C, T)``; ``step`` is a ``skcontrast._training.Step``."""
         raise NotImplementedError
 
     def _encode(self, network, batch: torch.Tensor) -> torch.Tensor:
-        """Features ``(B, n_features)`` of a normalised batch, network in eval mode."""
+        """Features ``(B, ..., D)`` of a normalised batch, network in eval mode."""
         raise NotImplementedError
+
+    def _pool(self, features: np.ndarray) -> np.ndarray:
+        """Standardised ``_encode`` output ``(N, ..., D)`` to the output table ``(N, F)``."""
+        return features.reshape(len(features), -1)
 
     def _check_method_params(self):
         """Validate the method's own parameters (called at fit)."""
 
-    def _default_n_iters(self, n_series: int, n_timepoints: int) -> int:
+    def _feature_width(self, network) -> int:
+        """Size of the last axis of ``_encode``'s output (what is standardised)."""
+        return -1
+
+    def _default_n_iters(self, n_series: int) -> int:
         return 100
 
     def _make_optimizer(self, network):
         return torch.optim.Adam(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+
+    def _train(self, network, panels, device, seed):
+        """Optimise the network; returns (loss per step, stop reason)."""
+        return run_training(self, network, panels, device, seed, self._training_loss)
 
     # -- scikit-learn interplay --------------------------------------------------------
     def reset(self):
@@ -95,9 +110,24 @@ class BaseContrastiveTransformer(BaseTransformer):
         return self
 
     def fit(self, X, y=None):
-        """Fit on a panel of series; see the class docstring for accepted inputs."""
+        """Fit on a panel of series (or, where supported, a list of panels: a corpus)."""
+        if _is_corpus(X):
+            return self._fit_corpus(X)
         check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit(as_sklearn_panel(X), y)
+
+    def _fit_corpus(self, panels):
+        name = type(self).__name__
+        if not self._accepts_corpus:
+            raise TypeError(
+                f"{name} fits one panel; got a list of {len(panels)} panels. Concatenate "
+                "them into one panel of equal-length series with the same channels."
+            )
+        self.reset()
+        self._fit_panels([_to_numpy3d(p, name) for p in panels])
+        self._is_fitted = True
+        self._is_vectorized = False
+        return self
 
     def transform(self, X, y=None):
         """Features of each series: a ``pd.DataFrame`` with one row per series."""
@@ -105,6 +135,8 @@ class BaseContrastiveTransformer(BaseTransformer):
 
     def fit_transform(self, X, y=None):
         """Fit, then transform the same series."""
+        if _is_corpus(X):
+            raise TypeError("fit_transform takes one panel: fit on the corpus, then transform each panel.")
         check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit_transform(as_sklearn_panel(X), y)
 
@@ -176,28 +208,43 @@ class BaseContrastiveTransformer(BaseTransformer):
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
+        return self._fit_panels([X])
+
+    def _fit_panels(self, panels):
+        """Train on a list of numpy3D panels (one, or a corpus) and set the fitted state."""
         self._check_params()
-        X = normalize_panel(check_panel(X, type(self).__name__), self.normalize)
-        n_series, n_channels, n_timepoints = X.shape
-        self.n_channels_in_, self.n_timepoints_in_ = n_channels, n_timepoints
+        name = type(self).__name__
+        panels = [normalize_panel(check_panel(p, name), self.normalize) for p in panels]
+        channels = {p.shape[1] for p in panels}
+        lengths = {p.shape[2] for p in panels}
+        # shapes of the training data; None where the corpus mixes them
+        self.n_channels_in_ = channels.pop() if len(channels) == 1 else None
+        self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
         # scikit-learn's notion: values per sample (T for a 2-D (n, T) input)
-        self.n_features_in_ = n_channels * n_timepoints
-        if n_series == 1:
+        if self.n_channels_in_ is not None and self.n_timepoints_in_ is not None:
+            self.n_features_in_ = self.n_channels_in_ * self.n_timepoints_in_
+        sizes = [len(p) for p in panels]
+        if n_steps(self, sizes, 1) == 0 and max(sizes) < 2:
             warnings.warn(
-                f"{type(self).__name__} got a single series: a contrastive loss needs other "
-                "series as negatives, so training is skipped and the network keeps its "
-                "seeded initial weights.",
+                f"{name} got a single series: a contrastive loss needs other series as "
+                "negatives, so training is skipped and the network keeps its seeded initial "
+                "weights.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         device = resolve_device(self.device)
         seed = self._seed()
         start = time.perf_counter()
         with isolated_seed(seed, device):
-            network = self._build_network(n_channels, n_timepoints).to(device)
-            self.loss_history_, self.stop_reason_ = self._train(network, X, device, seed)
+            network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
+            self.loss_history_, self.stop_reason_ = self._train(network, panels, device, seed)
         self.n_iters_ = len(self.loss_history_)
-        features = self._encode_panel(network.eval(), X, device)
+        network.eval()
+        # standardisation statistics per feature (last axis), over all series (and channels)
+        features = np.concatenate([
+            self._encode_panel(network, p, device).reshape(-1, self._feature_width(network))
+            for p in panels
+        ])  # fmt: skip
         # fitted weights live on the CPU: the object pickles and loads anywhere
         self.network_ = network.cpu()
         self.feature_mean_ = features.mean(axis=0)
@@ -212,69 +259,6 @@ class BaseContrastiveTransformer(BaseTransformer):
         if self.random_state is None:
             return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-
-    def _n_iters_total(self, n_series, n_timepoints, n_batches):
-        if n_series < 2:
-            return 0  # no negatives, zero loss: only weight decay would move the weights
-        if self.n_iters is not None:
-            return int(self.n_iters)
-        if self.n_epochs is not None:
-            return int(self.n_epochs) * n_batches
-        return self._default_n_iters(n_series, n_timepoints)
-
-    def _train(self, network, X, device, seed):
-        """Run the optimisation; return (loss per step, why it stopped)."""
-        n_series = len(X)
-        batch_size = min(self.batch_size, n_series)
-        n_batches = math.ceil(n_series / batch_size)
-        total = self._n_iters_total(n_series, X.shape[2], n_batches)
-        optimizer = self._make_optimizer(network)
-        rng = np.random.default_rng(seed)
-        X_cpu = torch.from_numpy(X)
-        history, reason = [], "budget"
-        plateau = _Plateau(self.tol, self.n_iter_no_change) if self.early_stopping else None
-        start = time.perf_counter()
-        network.train()
-        progress = tqdm(total=total, disable=not self.verbose, desc=type(self).__name__)
-        try:
-            while reason == "budget" and len(history) < total:
-                # batches of near-equal size: no straggler batch of one series
-                for idx in np.array_split(rng.permutation(n_series), n_batches):
-                    batch = X_cpu[torch.from_numpy(idx)].to(device, non_blocking=True)
-                    with autocast(device, self.mixed_precision):
-                        loss = self._training_loss(network, batch)
-                    value = float(loss.detach())
-                    if not math.isfinite(value):  # stop before a bad step reaches the weights
-                        raise FloatingPointError(
-                            f"{type(self).__name__}: the training loss became {value} at step "
-                            f"{len(history) + 1}. Lower lr, or keep normalize='zscore' for "
-                            "series with large values."
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    history.append(value)
-                    progress.update(1)
-                    progress.set_postfix(loss=f"{value:.4f}")
-                    if len(history) >= total:
-                        break
-                    if self.max_time is not None and time.perf_counter() - start > self.max_time:
-                        reason = "max_time"
-                        break
-                    if plateau is not None and plateau.update(value):
-                        reason = "early_stopping"
-                        break
-        except KeyboardInterrupt:
-            reason = "interrupted"
-            warnings.warn(
-                f"{type(self).__name__}: training interrupted after {len(history)} of "
-                f"{total} steps; the estimator is fitted with the weights reached so far.",
-                UserWarning,
-                stacklevel=3,
-            )
-        finally:
-            progress.close()
-        return history, reason
 
     # -- transform ---------------------------------------------------------------------
     def _encode_panel(self, network, X, device):
@@ -298,7 +282,7 @@ class BaseContrastiveTransformer(BaseTransformer):
         features = self._encode_panel(network, X, device)
         if self.standardize:
             features = (features - self.feature_mean_) / self.feature_scale_
-        return features
+        return self._pool(features)
 
     # -- persistence -------------------------------------------------------------------
     def save_weights(self, path):
@@ -316,17 +300,29 @@ class BaseContrastiveTransformer(BaseTransformer):
         return load_weights(cls, path)
 
 
-class _Plateau:
-    """Stop when an exponential moving average of the loss stops improving by ``tol``."""
+def _is_corpus(X) -> bool:
+    """A list/tuple of panels (not sktime's list-of-DataFrames, which is one panel)."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    from sktime.datatypes import check_is_scitype
 
-    def __init__(self, tol, patience, smoothing=0.9):
-        self.tol, self.patience, self.smoothing = tol, patience, smoothing
-        self.ema, self.best, self.bad_steps = None, math.inf, 0
+    return all(
+        (isinstance(p, np.ndarray) and p.ndim in (2, 3))
+        or (not isinstance(p, np.ndarray) and check_is_scitype(p, scitype="Panel"))
+        for p in X
+    )
 
-    def update(self, loss) -> bool:
-        self.ema = loss if self.ema is None else self.smoothing * self.ema + (1 - self.smoothing) * loss
-        if self.ema < self.best - self.tol * abs(self.best if math.isfinite(self.best) else 1):
-            self.best, self.bad_steps = self.ema, 0
-        else:
-            self.bad_steps += 1
-        return self.bad_steps >= self.patience
+
+def _to_numpy3d(panel, name) -> np.ndarray:
+    """One corpus entry as numpy3D: 2-D arrays as (n, T) univariate, sktime panels converted."""
+    if isinstance(panel, np.ndarray):
+        return panel[:, np.newaxis, :] if panel.ndim == 2 else panel
+    from sktime.datatypes import convert_to
+
+    try:
+        return convert_to(panel, to_type="numpy3D")
+    except Exception as err:
+        raise ValueError(
+            f"{name}: a corpus entry could not be read as a panel of equal-length series "
+            f"({type(err).__name__}: {err})."
+        ) from err

@@ -23,13 +23,14 @@ _SCALARS = ("n_channels_in_", "n_timepoints_in_", "n_features_in_", "n_iters_",
 def _simple_params(estimator):
     """Constructor parameters that survive a weights-only file.
 
-    A ``random_state`` given as a ``RandomState`` instance cannot be stored; it is saved
-    as ``None`` (it only matters for refitting, not for the stored weights).
+    A ``random_state`` given as a ``RandomState`` instance, or a ``pretrained`` estimator
+    object, cannot be stored; it is saved as ``None`` (it only matters for refitting, not for
+    the stored weights).
     """
     params = estimator.get_params(deep=False)
     for key, value in params.items():
         if not isinstance(value, _SIMPLE):
-            if key == "random_state":
+            if key in ("random_state", "pretrained"):  # only used to start a fit
                 params[key] = None
             else:
                 raise TypeError(
@@ -41,7 +42,8 @@ def _simple_params(estimator):
 
 def save_weights(estimator, path):
     state = {a: torch.as_tensor(np.asarray(getattr(estimator, a))) for a in _ARRAYS}
-    state.update({a: getattr(estimator, a) for a in _SCALARS})
+    # shape attributes are None or absent after a corpus of mixed shapes
+    state.update({a: getattr(estimator, a, None) for a in _SCALARS})
     from skcontrast import __version__
 
     blob = {
@@ -91,7 +93,8 @@ def load_weights(cls, path):
         value = state[attr].numpy()
         setattr(estimator, attr, value.tolist() if attr == "loss_history_" else value)
     for attr in _SCALARS:
-        setattr(estimator, attr, state[attr])
+        if state[attr] is not None or attr != "n_features_in_":
+            setattr(estimator, attr, state[attr])
     # the flags sktime's fit sets
     estimator._is_fitted = True
     estimator._is_vectorized = False

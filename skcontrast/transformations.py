@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
+import torch
 from torch.nn import functional as F
 
+from skcontrast import _aimts
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._training import run_training
 from skcontrast.nn.btsf import FUSIONS, SPECTRA, BTSFNetwork
 from skcontrast.nn.losses import info_nce
 
-__all__ = ["BTSFTransformer"]
+__all__ = ["AimTSTransformer", "BTSFTransformer"]
+
+CHANNEL_POOLINGS = ("concat", "mean", "max")
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -229,7 +235,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
-    def _training_loss(self, network, batch):
+    def _training_loss(self, network, batch, step):
         x = self._instances(batch)
         # two independent dropout masks over the whole series; one pass over both views
         views = F.dropout(x.repeat(2, 1, 1), p=self.dropout, training=True)
@@ -250,4 +256,226 @@ class BTSFTransformer(BaseContrastiveTransformer):
         return [
             tiny,
             {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True},
+        ]
+
+
+class AimTSTransformer(BaseContrastiveTransformer):
+    """AimTS representations: prototype and series-image contrastive pretraining.
+
+    Implements Chen, Huang et al., "AimTS: Augmented Series and Image Contrastive Learning
+    for Time Series Classification" (2025). A channel-independent dilated-convolution
+    encoder is trained on two views, each made of five augmentations (jitter, scaling,
+    window slicing, time warping, window warping) of every series, with a two-level
+    prototype contrast (inter-prototype: hierarchical instance contrast between the views'
+    prototypes, the mean of each sample's projected augmentations; intra-prototype: each
+    augmentation against the same augmentation of the other view) and a CLIP-style contrast
+    between each series and an image of it (a line plot rendered in torch, or a pyts image),
+    with geodesic-mixup hard negatives. One warm-up epoch of the image loss, then
+    ``L_img + 0.9 L_inter + 0.1 L_intra``; ``transform`` uses the equal-weight running
+    average (SWA) of the encoder weights. Choices the paper leaves open are listed in the
+    docs page "AimTS: method notes".
+
+    ``fit`` also accepts a corpus: a list of panels with different lengths and channel
+    counts (batches come from one panel at a time, panels drawn in proportion to their
+    size). A fitted transformer encodes series of any length and channel count; start
+    another from it with ``pretrained=`` (a fitted transformer or a ``save_weights`` file;
+    ``n_iters=0`` uses it as is).
+
+    Parameters
+    ----------
+    hidden_channels : int, default=64
+    repr_dims : int, default=512
+        Width ``D`` of each channel's embedding.
+    depth : int, default=10
+        Residual blocks of the dilated encoder (dilation ``2**i``).
+    projection_dims : int, default=128
+        Output of the projection MLPs (``repr_dims -> 256 -> projection_dims``).
+    image : {"line", "gasf", "gadf", "mtf", "recurrence"} or None, default="line"
+        Images for the series-image contrast; ``None`` drops the image branch.
+    image_size : int, default=64
+        Pixels per channel cell; C channels fill a ``ceil(sqrt(C))`` square grid.
+    image_encoder : "scratch" or path, default="scratch"
+        ``"scratch"``: a ResNet-18 trained jointly. A path: a local torchvision-format
+        ResNet-18 state dict (e.g. ImageNet weights), loaded and frozen; each series' image
+        embedding is then computed once per fit.
+    image_width : int, default=64
+        ResNet-18 base width (64 is the standard network; smaller is faster).
+    image_temperature : float, default=0.1
+        Temperature of the series-image loss (not published).
+    intra_temperature : float, default=0.1
+        Temperature of the intra-prototype loss (cosine similarity; not published).
+    mixup_weight : float, default=0.5
+        Weight of the geodesic-mixup hard-negative term (not published).
+    mixup_alpha : float, default=0.1
+        Mixing weights ``lambda ~ Beta(alpha, alpha)``.
+    inter_weight, intra_weight : float, default=0.9, 0.1
+        Weights of the inter- and intra-prototype losses.
+    use_prototypes : bool, default=True
+        ``False`` (ablation): contrast each augmentation with its counterpart in the other
+        view instead of the prototypes.
+    warmup_epochs : int, default=1
+        Epochs of the image loss alone before the full objective.
+    swa : bool, default=True
+        Use the running average of the encoder weights (after the warm-up).
+    channel_pooling : {"concat", "mean", "max"}, default="concat"
+        How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
+        downstream choice) or averaged / maxed over channels (``D`` wide for any C).
+    pretrained : AimTSTransformer, path or None, default=None
+        Start from this fitted encoder (the architecture parameters must match).
+    normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, n_iter_no_change, \
+tol, standardize, inference_batch_size, device, mixed_precision, verbose, random_state
+        As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``
+        means 30 steps (a CPU budget: one step encodes 10 augmented copies of each series).
+    lr : float, default=7e-4
+        AdamW learning rate.
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network (SWA-averaged series encoder), on the CPU.
+    loss_history_, n_iters_, stop_reason_, fit_time_, feature_mean_, feature_scale_
+        As in :class:`BTSFTransformer`.
+    n_channels_in_, n_timepoints_in_ : int or None
+        Shape of the training series; ``None`` where a corpus mixes them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcontrast import AimTSTransformer
+    >>> rng = np.random.default_rng(0)
+    >>> corpus = [rng.standard_normal((8, 1, 40)), rng.standard_normal((6, 3, 25))]
+    >>> small = dict(hidden_channels=8, repr_dims=16, depth=2, image_width=4, image_size=16,
+    ...              n_iters=3, random_state=0)
+    >>> encoder = AimTSTransformer(**small).fit(corpus)
+    >>> encoder.transform(rng.standard_normal((5, 2, 30))).shape
+    (5, 32)
+    """
+
+    _accepts_corpus = True
+
+    def __init__(
+        self,
+        hidden_channels=64,
+        repr_dims=512,
+        depth=10,
+        projection_dims=128,
+        image="line",
+        image_size=64,
+        image_encoder="scratch",
+        image_width=64,
+        image_temperature=0.1,
+        intra_temperature=0.1,
+        mixup_weight=0.5,
+        mixup_alpha=0.1,
+        inter_weight=0.9,
+        intra_weight=0.1,
+        use_prototypes=True,
+        warmup_epochs=1,
+        swa=True,
+        channel_pooling="concat",
+        pretrained=None,
+        normalize="zscore",
+        batch_size=16,
+        n_iters=None,
+        n_epochs=None,
+        max_time=None,
+        early_stopping=False,
+        n_iter_no_change=20,
+        tol=1e-3,
+        lr=7e-4,
+        weight_decay=0.01,
+        standardize=True,
+        inference_batch_size=256,
+        device="auto",
+        mixed_precision=True,
+        verbose=False,
+        random_state=None,
+    ):
+        self.hidden_channels = hidden_channels
+        self.repr_dims = repr_dims
+        self.depth = depth
+        self.projection_dims = projection_dims
+        self.image = image
+        self.image_size = image_size
+        self.image_encoder = image_encoder
+        self.image_width = image_width
+        self.image_temperature = image_temperature
+        self.intra_temperature = intra_temperature
+        self.mixup_weight = mixup_weight
+        self.mixup_alpha = mixup_alpha
+        self.inter_weight = inter_weight
+        self.intra_weight = intra_weight
+        self.use_prototypes = use_prototypes
+        self.warmup_epochs = warmup_epochs
+        self.swa = swa
+        self.channel_pooling = channel_pooling
+        self.pretrained = pretrained
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.n_iters = n_iters
+        self.n_epochs = n_epochs
+        self.max_time = max_time
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.standardize = standardize
+        self.inference_batch_size = inference_batch_size
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.verbose = verbose
+        self.random_state = random_state
+        super().__init__()
+
+    def _check_method_params(self):
+        _aimts.check_params(self)
+        if self.channel_pooling not in CHANNEL_POOLINGS:
+            raise ValueError(
+                f"{type(self).__name__}: channel_pooling must be one of {CHANNEL_POOLINGS}, "
+                f"got {self.channel_pooling!r}."
+            )
+
+    def _default_n_iters(self, n_series):
+        return 30
+
+    def _make_optimizer(self, network):
+        params = [p for p in network.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def _build_network(self, n_channels, n_timepoints):
+        return _aimts.build_network(self)
+
+    def _train(self, network, panels, device, seed):
+        loss = lambda net, x, step, images: _aimts.aimts_loss(self, net, x, step, images)  # noqa: E731
+        return _aimts.train_aimts(self, network, panels, device, seed, loss, run_training)
+
+    def _encode(self, network, batch):
+        return network.channel_embeddings(batch)  # (B, C, D)
+
+    def _feature_width(self, network):
+        return self.repr_dims
+
+    def _pool(self, features):
+        if self.channel_pooling == "mean":
+            return features.mean(axis=1)
+        if self.channel_pooling == "max":
+            return features.max(axis=1)
+        return features.reshape(len(features), -1)
+
+    def _check_transform_input(self, X):
+        """Any length and channel count: the encoder is channel-independent and max-pools time."""
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny configurations for sktime's and the package's own tests."""
+        tiny = dict(
+            hidden_channels=4, repr_dims=8, depth=1, projection_dims=4, image_size=8,
+            image_width=2, batch_size=4, n_iters=2, device="cpu", random_state=0,
+        )  # fmt: skip
+        return [
+            tiny,
+            {**tiny, "image": None, "channel_pooling": "mean", "use_prototypes": False},
         ]

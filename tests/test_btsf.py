@@ -207,8 +207,7 @@ def test_n_iters_and_n_epochs(panel):
 
 
 def test_default_budget_is_100_steps(panel):
-    t = tiny_btsf(n_iters=None)
-    assert t._n_iters_total(12, 32, 3) == 100
+    assert tiny_btsf(n_iters=None).fit(panel[0]).n_iters_ == 100
 
 
 def test_n_iters_zero_keeps_the_seeded_initialisation(panel):
@@ -252,11 +251,11 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(panel, monkeypatch):
     calls = {"n": 0}
     original = BTSFTransformer._training_loss
 
-    def interrupting(self, network, batch):
+    def interrupting(self, network, batch, step):
         calls["n"] += 1
         if calls["n"] == 4:
             raise KeyboardInterrupt
-        return original(self, network, batch)
+        return original(self, network, batch, step)
 
     monkeypatch.setattr(BTSFTransformer, "_training_loss", interrupting)
     with pytest.warns(UserWarning, match="interrupted after 3 of 50 steps"):
@@ -267,7 +266,7 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(panel, monkeypatch):
 
 def test_diverging_loss_is_a_clear_error(panel, monkeypatch):
     X, _ = panel
-    monkeypatch.setattr(BTSFTransformer, "_training_loss", lambda self, net, b: net(b).sum() * float("nan"))
+    monkeypatch.setattr(BTSFTransformer, "_training_loss", lambda self, net, b, step: net(b).sum() * float("nan"))
     with pytest.raises(FloatingPointError, match="loss became nan at step 1.*Lower lr"):
         tiny_btsf().fit(X)
 

@@ -1,0 +1,176 @@
+"""AimTS training: the objective, its schedule, the image context, SWA, pretrained starts.
+
+Kept apart from the public estimator so that the transformer and the classifier share it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from skcontrast.nn.aimts import AimTSNetwork
+from skcontrast.nn.augmentations import AUGMENTATIONS, augment
+from skcontrast.nn.image_encoder import ResNet18Encoder, freeze, load_pretrained_weights
+from skcontrast.nn.image_transforms import IMAGE_KINDS, pyts_images
+from skcontrast.nn.losses import (
+    augmentation_contrast,
+    hierarchical_instance_contrast,
+    series_image_contrast,
+)
+from skcontrast.nn.rendering import render_line_plots
+
+# parameters that fix the network's shapes: a pretrained network must match them
+ARCHITECTURE = ("hidden_channels", "repr_dims", "depth", "projection_dims", "image", "image_width")
+
+
+def build_network(est) -> AimTSNetwork:
+    image_encoder = None
+    if est.image is not None:
+        image_encoder = ResNet18Encoder(in_channels=1, width=est.image_width)
+    return AimTSNetwork(
+        hidden_channels=est.hidden_channels,
+        repr_dims=est.repr_dims,
+        depth=est.depth,
+        projection_dims=est.projection_dims,
+        image_encoder=image_encoder,
+        image_dims=8 * est.image_width,
+    )
+
+
+def check_params(est):
+    name = type(est).__name__
+    for p in ("hidden_channels", "repr_dims", "projection_dims", "image_size", "image_width"):
+        est._require_int(p, minimum=1)
+    est._require_int("depth", minimum=0)
+    est._require_int("warmup_epochs", minimum=0)
+    if est.image is not None and est.image not in IMAGE_KINDS:
+        raise ValueError(f"{name}: image must be one of {IMAGE_KINDS} or None, got {est.image!r}.")
+    if not (est.image_encoder == "scratch" or isinstance(est.image_encoder, (str, os.PathLike))):
+        raise ValueError(
+            f"{name}: image_encoder must be 'scratch' or the path of a local ResNet-18 weights "
+            f"file, got {est.image_encoder!r}."
+        )
+    for p in ("image_temperature", "intra_temperature", "mixup_alpha"):
+        if not getattr(est, p) > 0:
+            raise ValueError(f"{name}: {p} must be > 0, got {getattr(est, p)!r}.")
+    for p in ("mixup_weight", "inter_weight", "intra_weight"):
+        if not getattr(est, p) >= 0:
+            raise ValueError(f"{name}: {p} must be >= 0, got {getattr(est, p)!r}.")
+
+
+def load_pretrained(est, network):
+    """Start ``network`` from ``est.pretrained``: a fitted AimTSTransformer or its weights file."""
+    from skcontrast.transformations import AimTSTransformer
+
+    name, source = type(est).__name__, est.pretrained
+    if isinstance(source, (str, os.PathLike)):
+        source = AimTSTransformer.load_weights(source)
+    if not isinstance(source, AimTSTransformer) or not source.is_fitted:
+        raise ValueError(
+            f"{name}: pretrained must be a fitted AimTSTransformer or the path of a file written "
+            "by its save_weights(); got an unfitted or other object (note that clone() and "
+            "GridSearchCV pass unfitted copies of estimator parameters: use a path there)."
+        )
+    differ = {p: (getattr(est, p), getattr(source, p)) for p in ARCHITECTURE if getattr(est, p) != getattr(source, p)}
+    if differ:
+        raise ValueError(
+            f"{name}: the pretrained encoder has another architecture; set these parameters to "
+            "the pretrained values (yours, pretrained): "
+            + ", ".join(f"{p}={mine!r} vs {theirs!r}" for p, (mine, theirs) in differ.items())
+        )
+    network.load_state_dict(source.network_.state_dict())
+
+
+class ImageContext:
+    """What the image branch needs per training panel, prepared once per fit.
+
+    Line plots are rendered on the device per batch, on the y-range of each channel over
+    the training panel; pyts images are computed once on the CPU; with a frozen image
+    encoder each series' image embedding is computed once and looked up.
+    """
+
+    def __init__(self, est, network, panels, device):
+        self.est, self.device = est, device
+        self.value_ranges = [
+            torch.from_numpy(np.stack([p.min(axis=(0, 2)), p.max(axis=(0, 2))], axis=1)).to(device)
+            for p in panels
+        ]
+        self.images = None
+        if est.image != "line":
+            self.images = [torch.from_numpy(pyts_images(p, est.image, est.image_size)) for p in panels]
+        self.frozen = None
+        if est.image_encoder != "scratch":
+            load_pretrained_weights(network.image_encoder, est.image_encoder)
+            freeze(network.image_encoder)
+            with torch.no_grad():
+                self.frozen = [self._embed_panel(network, p, d) for d, p in enumerate(panels)]
+
+    def images_of(self, x, dataset, indices):
+        if self.images is None:
+            return render_line_plots(x, self.value_ranges[dataset], self.est.image_size)
+        return self.images[dataset][torch.from_numpy(indices)].to(self.device)
+
+    def _embed_panel(self, network, panel, dataset):
+        out, size = [], self.est.inference_batch_size
+        for start in range(0, len(panel), size):
+            idx = np.arange(start, min(start + size, len(panel)))
+            x = torch.from_numpy(panel[idx]).to(self.device)
+            out.append(network.image_encoder(self.images_of(x, dataset, idx)))
+        return torch.cat(out)
+
+    def features(self, network, x, step):
+        if self.frozen is not None:
+            return self.frozen[step.dataset][torch.from_numpy(step.indices).to(self.device)]
+        return network.image_encoder(self.images_of(x, step.dataset, step.indices))
+
+
+def aimts_loss(est, network, x, step, images: ImageContext | None):
+    """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``."""
+    loss = x.new_zeros(())
+    if network.image_encoder is not None:
+        s = network.series_head(network.series_embedding(x))
+        v = network.image_head(images.features(network, x, step))
+        beta = torch.distributions.Beta(
+            torch.tensor(est.mixup_alpha, device=x.device), torch.tensor(est.mixup_alpha, device=x.device)
+        )
+        lam = beta.sample((x.shape[0], 1))
+        loss = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
+        if step.index < est.warmup_epochs * step.steps_per_epoch:
+            return loss
+    B, C, T = x.shape
+    n_aug = len(AUGMENTATIONS)
+    # two views, each the whole set of augmentations: (2 * A * B, C, T)
+    views = torch.cat([augment(x, None), augment(x, None)]).reshape(2 * n_aug * B, C, T)
+    h = network.timestep_features(views).mean(dim=1)  # pool channels: (2AB, D, T)
+    z = network.projector(h.transpose(1, 2)).reshape(2, n_aug, B, T, -1)
+    if est.use_prototypes:
+        prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
+        inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])
+    else:  # ablation: contrast each augmentation with its counterpart directly
+        inter = torch.stack([hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]).mean()
+    intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
+    return loss + est.inter_weight * inter + est.intra_weight * intra
+
+
+def train_aimts(est, network, panels, device, seed, loss_fn, run_training):
+    """Pretrained start, image context, schedule and SWA around ``run_training``."""
+    if est.pretrained is not None:
+        load_pretrained(est, network)
+    images = ImageContext(est, network, panels, device) if network.image_encoder is not None else None
+    averaged = AveragedModel(network.series_encoder) if est.swa else None
+    warmup = est.warmup_epochs if network.image_encoder is not None else 0
+
+    def after_step(net, step):
+        # equal-weight running average of the encoder, from the end of the warm-up on
+        if averaged is not None and step.index >= warmup * step.steps_per_epoch:
+            averaged.update_parameters(net.series_encoder)
+
+    history, reason = run_training(
+        est, network, panels, device, seed, lambda net, x, step: loss_fn(net, x, step, images), after_step
+    )
+    if averaged is not None and int(averaged.n_averaged) > 0:
+        network.series_encoder.load_state_dict(averaged.module.state_dict())
+    return history, reason

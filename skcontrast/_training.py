@@ -1,0 +1,133 @@
+"""The training loop shared by every estimator: sampling, budget, progress, interruption."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from skcontrast._torch_utils import autocast
+
+
+@dataclass
+class Step:
+    """What a loss function may need to know about the current step."""
+
+    index: int  # 0-based step number
+    steps_per_epoch: int  # batches in one pass over all the data
+    dataset: int  # which panel of the corpus the batch comes from
+    indices: np.ndarray  # rows of that panel in the batch
+
+
+class BatchSampler:
+    """Batches from a corpus of panels: each batch from one panel, panels drawn by size.
+
+    Each panel is shuffled into near-equal batches (no straggler batch of one series) and
+    consumed in order; a panel is chosen for each step with probability proportional to
+    its number of series (AimTS's multi-source sampling), and reshuffled when used up.
+    With one panel this is plain epoch-wise shuffling.
+    """
+
+    def __init__(self, sizes, batch_size, rng: np.random.Generator):
+        self.sizes = np.asarray(sizes)
+        self.batch_sizes = [min(batch_size, n) for n in self.sizes]
+        self.n_batches = [math.ceil(n / b) for n, b in zip(self.sizes, self.batch_sizes)]
+        self.steps_per_epoch = int(sum(self.n_batches))
+        self.rng = rng
+        self.queues = [[] for _ in self.sizes]
+
+    def next(self):
+        d = 0 if len(self.sizes) == 1 else int(self.rng.choice(len(self.sizes), p=self.sizes / self.sizes.sum()))
+        if not self.queues[d]:
+            self.queues[d] = np.array_split(self.rng.permutation(self.sizes[d]), self.n_batches[d])
+        return d, self.queues[d].pop(0)
+
+
+class _Plateau:
+    """Stop when an exponential moving average of the loss stops improving by ``tol``."""
+
+    def __init__(self, tol, patience, smoothing=0.9):
+        self.tol, self.patience, self.smoothing = tol, patience, smoothing
+        self.ema, self.best, self.bad_steps = None, math.inf, 0
+
+    def update(self, loss) -> bool:
+        self.ema = loss if self.ema is None else self.smoothing * self.ema + (1 - self.smoothing) * loss
+        if self.ema < self.best - self.tol * abs(self.best if math.isfinite(self.best) else 1):
+            self.best, self.bad_steps = self.ema, 0
+        else:
+            self.bad_steps += 1
+        return self.bad_steps >= self.patience
+
+
+def n_steps(est, sizes, steps_per_epoch) -> int:
+    """The step budget from ``n_iters`` / ``n_epochs`` / the estimator's default."""
+    if max(sizes) < 2 and not getattr(est, "_trains_on_single_series", False):
+        return 0  # no negatives, zero loss: only weight decay would move the weights
+    if est.n_iters is not None:
+        return int(est.n_iters)
+    if est.n_epochs is not None:
+        return int(est.n_epochs) * steps_per_epoch
+    return est._default_n_iters(int(sum(sizes)))
+
+
+def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
+    """Optimise ``loss_fn(network, batch, step)`` over batches of ``panels``.
+
+    Returns ``(loss per step, why it stopped)``: ``"budget"``, ``"max_time"``,
+    ``"early_stopping"`` or ``"interrupted"`` (Ctrl-C keeps the weights reached so far).
+    """
+    name = type(est).__name__
+    sampler = BatchSampler([len(p) for p in panels], est.batch_size, np.random.default_rng(seed))
+    total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
+    optimizer = est._make_optimizer(network)
+    tensors = [torch.from_numpy(p) for p in panels]
+    history, reason = [], "budget"
+    plateau = _Plateau(est.tol, est.n_iter_no_change) if est.early_stopping else None
+    start = time.perf_counter()
+    network.train()
+    progress = tqdm(total=total, disable=not est.verbose, desc=name)
+    try:
+        while len(history) < total:
+            d, idx = sampler.next()
+            batch = tensors[d][torch.from_numpy(idx)].to(device, non_blocking=True)
+            step = Step(len(history), sampler.steps_per_epoch, d, idx)
+            with autocast(device, est.mixed_precision):
+                loss = loss_fn(network, batch, step)
+            value = float(loss.detach())
+            if not math.isfinite(value):  # stop before a bad step reaches the weights
+                raise FloatingPointError(
+                    f"{name}: the training loss became {value} at step {len(history) + 1}. "
+                    "Lower lr, or keep normalize='zscore' for series with large values."
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if after_step is not None:
+                after_step(network, step)
+            history.append(value)
+            progress.update(1)
+            progress.set_postfix(loss=f"{value:.4f}")
+            if len(history) >= total:
+                break
+            if est.max_time is not None and time.perf_counter() - start > est.max_time:
+                reason = "max_time"
+                break
+            if plateau is not None and plateau.update(value):
+                reason = "early_stopping"
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        warnings.warn(
+            f"{name}: training interrupted after {len(history)} of {total} steps; the "
+            "estimator is fitted with the weights reached so far.",
+            UserWarning,
+            stacklevel=3,
+        )
+    finally:
+        progress.close()
+    return history, reason

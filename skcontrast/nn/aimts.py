@@ -1,0 +1,58 @@
+"""AimTS (Chen, Huang et al., 2025): series encoder, projection heads, image branch.
+
+The series encoder is channel-independent: each channel of a ``(B, C, T)`` batch is
+encoded as its own univariate series, so one encoder serves datasets of any channel count
+and length (multi-source pretraining).
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from skcontrast.nn.dilated_conv import DilatedConvEncoder
+
+
+def mlp(in_dims: int, hidden: int, out_dims: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dims, hidden), nn.ReLU(), nn.Linear(hidden, out_dims))
+
+
+class AimTSNetwork(nn.Module):
+    """Series encoder + prototype projector + series/image heads (+ image encoder).
+
+    ``image_encoder`` is any module mapping ``(B, 1, H, W)`` images to ``(B, image_dims)``,
+    or ``None`` without the series-image branch.
+    """
+
+    def __init__(
+        self,
+        hidden_channels: int = 64,
+        repr_dims: int = 512,
+        depth: int = 10,
+        projection_hidden: int = 256,
+        projection_dims: int = 128,
+        image_encoder: nn.Module | None = None,
+        image_dims: int = 512,
+    ):
+        super().__init__()
+        # TS2Vec-style: non-causal (same-padded) dilated convolutions
+        self.series_encoder = DilatedConvEncoder(
+            1, hidden_channels, repr_dims, depth, kernel_size=3, causal=False
+        )
+        self.projector = mlp(repr_dims, projection_hidden, projection_dims)
+        self.image_encoder = image_encoder
+        if image_encoder is not None:
+            self.series_head = mlp(repr_dims, projection_hidden, projection_dims)
+            self.image_head = mlp(image_dims, projection_hidden, projection_dims)
+
+    def timestep_features(self, x):
+        """``(B, C, T)`` -> per-channel, per-step features ``(B, C, D, T)``."""
+        B, C, T = x.shape
+        return self.series_encoder(x.reshape(B * C, 1, T)).reshape(B, C, -1, T)
+
+    def series_embedding(self, x):
+        """Pretraining embedding ``(B, D)``: mean over channels, then max over time."""
+        return self.timestep_features(x).mean(dim=1).amax(dim=-1)
+
+    def channel_embeddings(self, x):
+        """Downstream embeddings ``(B, C, D)``: each channel max-pooled over time."""
+        return self.timestep_features(x).amax(dim=-1)

@@ -1,0 +1,195 @@
+"""AimTSTransformer: corpus pretraining, reuse, images, the objective, persistence."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skcontrast import AimTSTransformer
+from skcontrast._training import Step
+from skcontrast.nn.aimts import AimTSNetwork
+from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
+
+TINY = AimTSTransformer.get_test_params()[0]
+
+
+def tiny_aimts(**overrides):
+    return AimTSTransformer(**{**TINY, **overrides})
+
+
+def features(t, X):
+    out = t.transform(X)
+    assert isinstance(out, pd.DataFrame)
+    return out.to_numpy()
+
+
+@pytest.fixture
+def corpus():
+    rng = np.random.default_rng(0)
+    return [rng.standard_normal((10, 1, 40)), rng.standard_normal((8, 3, 25))]
+
+
+def test_pretrain_on_a_two_dataset_corpus_and_transform_a_third(corpus):
+    t = tiny_aimts(n_iters=4).fit(corpus)
+    assert t.n_channels_in_ is None and t.n_timepoints_in_ is None and t.n_iters_ == 4
+    third = np.random.default_rng(1).standard_normal((5, 2, 33))
+    F = features(t, third)
+    assert F.shape == (5, 2 * 8) and np.isfinite(F).all()  # concat: channels x repr_dims
+
+
+@pytest.mark.parametrize("pooling, width", [("concat", 3 * 8), ("mean", 8), ("max", 8)])
+def test_channel_pooling_widths(corpus, pooling, width):
+    t = tiny_aimts(channel_pooling=pooling).fit(corpus[1])
+    assert features(t, corpus[1]).shape == (8, width)
+    # any channel count at transform
+    assert features(t, corpus[0]).shape[0] == 10
+
+
+def test_batches_follow_dataset_sizes(monkeypatch, corpus):
+    seen = []
+    from skcontrast import _aimts
+
+    original = _aimts.aimts_loss
+
+    def recording(est, network, x, step, images):
+        seen.append((step.dataset, x.shape[1], x.shape[2], len(step.indices)))
+        return original(est, network, x, step, images)
+
+    monkeypatch.setattr(_aimts, "aimts_loss", recording)
+    big = [np.random.default_rng(0).standard_normal((40, 1, 20)), np.random.default_rng(1).standard_normal((8, 2, 12))]
+    tiny_aimts(n_iters=60, batch_size=4, image=None).fit(big)
+    datasets = np.array([d for d, *_ in seen])
+    # each batch comes from one panel with that panel's shape
+    assert all((c, t) == ((1, 20) if d == 0 else (2, 12)) for d, c, t, _ in seen)
+    # drawn in proportion to size: 40 vs 8 series
+    assert 0.7 < np.mean(datasets == 0) < 0.95
+
+
+def test_refits_are_bitwise_identical_and_rng_untouched(corpus):
+    torch.manual_seed(7)
+    state = torch.get_rng_state()
+    a, b = tiny_aimts(n_iters=3).fit(corpus), tiny_aimts(n_iters=3).fit(corpus)
+    assert torch.equal(torch.get_rng_state(), state)
+    np.testing.assert_array_equal(features(a, corpus[1]), features(b, corpus[1]))
+    assert a.loss_history_ == b.loss_history_
+
+
+def test_pretrained_object_path_and_n_iters_zero(corpus, tmp_path):
+    base = tiny_aimts(n_iters=3).fit(corpus)
+    base.save_weights(tmp_path / "enc.pt")
+    target = corpus[1]
+    as_is = tiny_aimts(pretrained=str(tmp_path / "enc.pt"), n_iters=0).fit(target)
+    from_obj = tiny_aimts(pretrained=base, n_iters=0).fit(target)
+    # n_iters=0: the pretrained encoder unchanged
+    for p, q in zip(as_is.network_.parameters(), base.network_.parameters()):
+        assert torch.equal(p, q)
+    np.testing.assert_array_equal(features(as_is, target), features(from_obj, target))
+    continued = tiny_aimts(pretrained=base, n_iters=2).fit(target)
+    assert not np.array_equal(features(continued, target), features(as_is, target))
+
+
+def test_pretrained_errors(corpus):
+    with pytest.raises(ValueError, match="unfitted"):
+        tiny_aimts(pretrained=tiny_aimts()).fit(corpus[0])
+    base = tiny_aimts().fit(corpus[0])
+    with pytest.raises(ValueError, match="repr_dims=16 vs 8"):
+        tiny_aimts(pretrained=base, repr_dims=16).fit(corpus[0])
+
+
+def test_weights_only_round_trip(corpus, tmp_path):
+    t = tiny_aimts().fit(corpus)
+    t.save_weights(tmp_path / "w.pt")
+    loaded = AimTSTransformer.load_weights(tmp_path / "w.pt")
+    np.testing.assert_array_equal(features(loaded, corpus[0]), features(t, corpus[0]))
+
+
+@pytest.mark.parametrize("image", ["gasf", "mtf", "recurrence", None])
+def test_image_kinds_train(corpus, image):
+    t = tiny_aimts(image=image).fit(corpus[1])
+    assert np.isfinite(t.loss_history_).all() and np.isfinite(features(t, corpus[1])).all()
+
+
+def test_frozen_local_image_encoder_is_not_trained(corpus, tmp_path):
+    from skcontrast.nn.image_encoder import ResNet18Encoder
+
+    torch.save(ResNet18Encoder(in_channels=3, width=2).state_dict(), tmp_path / "resnet.pt")
+    t = tiny_aimts(image_encoder=str(tmp_path / "resnet.pt"), n_iters=3).fit(corpus[0])
+    reference = ResNet18Encoder(in_channels=1, width=2)
+    from skcontrast.nn.image_encoder import load_pretrained_weights
+
+    load_pretrained_weights(reference, tmp_path / "resnet.pt")
+    for p, q in zip(t.network_.image_encoder.parameters(), reference.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_warmup_trains_the_image_loss_alone(corpus, monkeypatch):
+    calls = []
+    from skcontrast import _aimts
+
+    monkeypatch.setattr(_aimts, "hierarchical_instance_contrast",
+                        lambda *a: calls.append(1) or torch.zeros((), requires_grad=True))
+    # 10 series, batch 4: 3 steps per epoch; 3 warm-up steps then 2 full ones
+    tiny_aimts(n_iters=5, warmup_epochs=1).fit(corpus[0])
+    assert len(calls) == 2
+
+
+def test_swa_averages_the_encoder(corpus):
+    a = tiny_aimts(n_iters=4, swa=True, warmup_epochs=0).fit(corpus[0])
+    b = tiny_aimts(n_iters=4, swa=False, warmup_epochs=0).fit(corpus[0])
+    assert a.loss_history_ == b.loss_history_  # same optimisation
+    assert not np.array_equal(features(a, corpus[0]), features(b, corpus[0]))
+
+
+def test_bad_parameters(corpus):
+    for params, match in [({"image": "photo"}, "image must be one of"), ({"channel_pooling": "sum"}, "channel_pooling"),
+                          ({"image_encoder": 3}, "image_encoder"), ({"mixup_weight": -1}, "mixup_weight")]:
+        with pytest.raises(ValueError, match=match):
+            tiny_aimts(**params).fit(corpus[0])
+
+
+def test_btsf_refuses_a_corpus(corpus):
+    from conftest import tiny_btsf
+
+    with pytest.raises(TypeError, match="fits one panel"):
+        tiny_btsf().fit(corpus)
+
+
+# -- the objective's pieces ---------------------------------------------------------------
+def test_augmentation_contrast_prefers_matching_augmentations():
+    g = torch.Generator().manual_seed(0)
+    p = torch.randn(5, 4, 8, generator=g)
+    aligned = augmentation_contrast(p, p + 0.01 * torch.randn(5, 4, 8, generator=g))
+    assert aligned < 0.5 < augmentation_contrast(p, p.roll(1, dims=0))
+    # a larger-norm negative cannot win: only directions count
+    scaled = p.clone()
+    scaled[1] *= 100
+    torch.testing.assert_close(augmentation_contrast(p, scaled), augmentation_contrast(p, p))
+
+
+def test_slerp_stays_on_the_sphere_between_its_ends():
+    g = torch.Generator().manual_seed(0)
+    a = torch.nn.functional.normalize(torch.randn(6, 5, generator=g), dim=1)
+    b = torch.nn.functional.normalize(torch.randn(6, 5, generator=g), dim=1)
+    m = slerp(a, b, torch.full((6, 1), 0.3))
+    torch.testing.assert_close(m.norm(dim=1), torch.ones(6))
+    torch.testing.assert_close(slerp(a, b, torch.zeros(6, 1)), a)
+    torch.testing.assert_close(slerp(a, b, torch.ones(6, 1)), b, atol=1e-5, rtol=1e-5)
+
+
+def test_mixup_negatives_make_the_loss_harder():
+    g = torch.Generator().manual_seed(0)
+    s = torch.randn(8, 16, generator=g)
+    v = s + 0.5 * torch.randn(8, 16, generator=g)
+    lam = torch.full((8, 1), 0.5)
+    plain = series_image_contrast(s, v, 0.1, mixup_weight=0.0, lam=lam)
+    mixed = series_image_contrast(s, v, 0.1, mixup_weight=1.0, lam=lam)
+    assert mixed > plain > 0
+
+
+def test_network_is_channel_independent():
+    net = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=2).eval()
+    x = torch.randn(3, 2, 20)
+    with torch.no_grad():
+        both = net.channel_embeddings(x)
+        alone = net.channel_embeddings(x[:, 1:2])
+    torch.testing.assert_close(both[:, 1:2], alone)

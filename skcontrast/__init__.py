@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from skcontrast.classification import AimTSClassifier
 from skcontrast.transformations import AimTSTransformer, BTSFTransformer
 
-__all__ = ["AimTSTransformer", "BTSFTransformer", "__version__"]
+__all__ = ["AimTSClassifier", "AimTSTransformer", "BTSFTransformer", "__version__"]

@@ -61,26 +61,37 @@ def check_params(est):
             raise ValueError(f"{name}: {p} must be >= 0, got {getattr(est, p)!r}.")
 
 
-def load_pretrained(est, network):
-    """Start ``network`` from ``est.pretrained``: a fitted AimTSTransformer or its weights file."""
+def resolve_pretrained(est):
+    """``est.pretrained`` as a fitted AimTSTransformer (loading a weights file if a path)."""
     from skcontrast.transformations import AimTSTransformer
 
-    name, source = type(est).__name__, est.pretrained
+    source = est.pretrained
     if isinstance(source, (str, os.PathLike)):
         source = AimTSTransformer.load_weights(source)
     if not isinstance(source, AimTSTransformer) or not source.is_fitted:
         raise ValueError(
-            f"{name}: pretrained must be a fitted AimTSTransformer or the path of a file written "
-            "by its save_weights(); got an unfitted or other object (note that clone() and "
-            "GridSearchCV pass unfitted copies of estimator parameters: use a path there)."
+            f"{type(est).__name__}: pretrained must be a fitted AimTSTransformer or the path of "
+            "a file written by its save_weights(); got an unfitted or other object (note that "
+            "clone() and GridSearchCV pass unfitted copies of estimator parameters: use a path "
+            "there)."
         )
-    differ = {p: (getattr(est, p), getattr(source, p)) for p in ARCHITECTURE if getattr(est, p) != getattr(source, p)}
+    return source
+
+
+def check_architecture(est, source, params):
+    differ = {p: (getattr(est, p), getattr(source, p)) for p in params if getattr(est, p) != getattr(source, p)}
     if differ:
         raise ValueError(
-            f"{name}: the pretrained encoder has another architecture; set these parameters to "
-            "the pretrained values (yours, pretrained): "
+            f"{type(est).__name__}: the pretrained encoder has another architecture; set these "
+            "parameters to the pretrained values (yours vs pretrained): "
             + ", ".join(f"{p}={mine!r} vs {theirs!r}" for p, (mine, theirs) in differ.items())
         )
+
+
+def load_pretrained(est, network):
+    """Start the whole AimTS ``network`` from ``est.pretrained``."""
+    source = resolve_pretrained(est)
+    check_architecture(est, source, ARCHITECTURE)
     network.load_state_dict(source.network_.state_dict())
 
 

@@ -34,7 +34,79 @@ from skcontrast._training import n_steps, run_training
 _SKLEARN_CALLBACK_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
 
 
-class BaseContrastiveTransformer(BaseTransformer):
+class TorchTrainingMixin:
+    """What every torch-trained estimator shares: training parameters, seeding, and the
+    scikit-learn 1.9 glue (pipeline fix, tags). Used by the transformers and the classifier."""
+
+    _sklearn_estimator_type = "transformer"
+
+    def __sklearn_tags__(self):
+        # sktime estimators do not define scikit-learn's tags; GridSearchCV and the API
+        # checks of scikit-learn >= 1.6 read them
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags, TransformerTags
+
+        classifier = self._sklearn_estimator_type == "classifier"
+        return Tags(
+            estimator_type=self._sklearn_estimator_type,
+            target_tags=TargetTags(required=classifier),
+            transformer_tags=None if classifier else TransformerTags(),
+            classifier_tags=ClassifierTags() if classifier else None,
+            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=False),
+            requires_fit=True,
+            non_deterministic=False,
+        )
+
+    def reset(self):
+        """Reset to the post-init state, keeping scikit-learn's callback context."""
+        kept = {a: self.__dict__[a] for a in _SKLEARN_CALLBACK_ATTRS if a in self.__dict__}
+        super().reset()
+        self.__dict__.update(kept)
+        return self
+
+    def _require_int(self, param, minimum=1, allow_none=False):
+        """Raise a ValueError naming ``param`` unless it is an integer >= ``minimum``."""
+        value = getattr(self, param)
+        if value is None and allow_none:
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise ValueError(
+                f"{type(self).__name__}: {param} must be an integer >= {minimum}"
+                f"{' or None' if allow_none else ''}, got {value!r}."
+            )
+
+    def _check_params(self):
+        name = type(self).__name__
+        for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
+            self._require_int(p)
+        # n_iters=0: no training, the encoder at its (seeded) initialisation
+        self._require_int("n_iters", minimum=0, allow_none=True)
+        self._require_int("n_epochs", allow_none=True)
+        if self.n_iters is not None and self.n_epochs is not None:
+            raise ValueError(
+                f"{name}: set n_iters or n_epochs, not both (got n_iters={self.n_iters}, "
+                f"n_epochs={self.n_epochs})."
+            )
+        if getattr(self, "normalize", None) not in NORMALIZATIONS:
+            raise ValueError(
+                f"{name}: normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}."
+            )
+        for p in ("lr", "tol"):
+            if not getattr(self, p) > 0:
+                raise ValueError(f"{name}: {p} must be > 0, got {getattr(self, p)!r}.")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if self.max_time is not None and not self.max_time > 0:
+            raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
+        self._check_method_params()
+
+    def _seed(self) -> int:
+        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random."""
+        if self.random_state is None:
+            return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+
+class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     """Base for self-supervised transformers: series in, fixed-size features out."""
 
     _tags = {
@@ -87,10 +159,6 @@ class BaseContrastiveTransformer(BaseTransformer):
     def _check_method_params(self):
         """Validate the method's own parameters (called at fit)."""
 
-    def _feature_width(self, network) -> int:
-        """Size of the last axis of ``_encode``'s output (what is standardised)."""
-        return -1
-
     def _default_n_iters(self, n_series: int) -> int:
         return 100
 
@@ -102,13 +170,6 @@ class BaseContrastiveTransformer(BaseTransformer):
         return run_training(self, network, panels, device, seed, self._training_loss)
 
     # -- scikit-learn interplay --------------------------------------------------------
-    def reset(self):
-        """Reset to the post-init state, keeping scikit-learn's callback context."""
-        kept = {a: self.__dict__[a] for a in _SKLEARN_CALLBACK_ATTRS if a in self.__dict__}
-        super().reset()
-        self.__dict__.update(kept)
-        return self
-
     def fit(self, X, y=None):
         """Fit on a panel of series (or, where supported, a list of panels: a corpus)."""
         if _is_corpus(X):
@@ -139,55 +200,6 @@ class BaseContrastiveTransformer(BaseTransformer):
             raise TypeError("fit_transform takes one panel: fit on the corpus, then transform each panel.")
         check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit_transform(as_sklearn_panel(X), y)
-
-    def __sklearn_tags__(self):
-        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
-
-        return Tags(
-            estimator_type="transformer",
-            target_tags=TargetTags(required=False),
-            transformer_tags=TransformerTags(),
-            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=False),
-            requires_fit=True,
-            non_deterministic=False,
-        )
-
-    # -- validation --------------------------------------------------------------------
-    def _require_int(self, param, minimum=1, allow_none=False):
-        """Raise a ValueError naming ``param`` unless it is an integer >= ``minimum``."""
-        value = getattr(self, param)
-        if value is None and allow_none:
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise ValueError(
-                f"{type(self).__name__}: {param} must be an integer >= {minimum}"
-                f"{' or None' if allow_none else ''}, got {value!r}."
-            )
-
-    def _check_params(self):
-        name = type(self).__name__
-        for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
-            self._require_int(p)
-        # n_iters=0: no training, the encoder at its (seeded) initialisation
-        self._require_int("n_iters", minimum=0, allow_none=True)
-        self._require_int("n_epochs", allow_none=True)
-        if self.n_iters is not None and self.n_epochs is not None:
-            raise ValueError(
-                f"{name}: set n_iters or n_epochs, not both (got n_iters={self.n_iters}, "
-                f"n_epochs={self.n_epochs})."
-            )
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(
-                f"{name}: normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}."
-            )
-        for p in ("lr", "tol"):
-            if not getattr(self, p) > 0:
-                raise ValueError(f"{name}: {p} must be > 0, got {getattr(self, p)!r}.")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"{name}: weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if self.max_time is not None and not self.max_time > 0:
-            raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
-        self._check_method_params()
 
     def _check_transform_input(self, X):
         name = type(self).__name__
@@ -241,10 +253,8 @@ class BaseContrastiveTransformer(BaseTransformer):
         self.n_iters_ = len(self.loss_history_)
         network.eval()
         # standardisation statistics per feature (last axis), over all series (and channels)
-        features = np.concatenate([
-            self._encode_panel(network, p, device).reshape(-1, self._feature_width(network))
-            for p in panels
-        ])  # fmt: skip
+        encoded = [self._encode_panel(network, p, device) for p in panels]
+        features = np.concatenate([f.reshape(-1, f.shape[-1]) for f in encoded])
         # fitted weights live on the CPU: the object pickles and loads anywhere
         self.network_ = network.cpu()
         self.feature_mean_ = features.mean(axis=0)
@@ -253,12 +263,6 @@ class BaseContrastiveTransformer(BaseTransformer):
         self.feature_scale_ = scale
         self.fit_time_ = time.perf_counter() - start
         return self
-
-    def _seed(self) -> int:
-        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random."""
-        if self.random_state is None:
-            return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
 
     # -- transform ---------------------------------------------------------------------
     def _encode_panel(self, network, X, device):

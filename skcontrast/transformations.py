@@ -455,9 +455,6 @@ tol, standardize, inference_batch_size, device, mixed_precision, verbose, random
     def _encode(self, network, batch):
         return network.channel_embeddings(batch)  # (B, C, D)
 
-    def _feature_width(self, network):
-        return self.repr_dims
-
     def _pool(self, features):
         if self.channel_pooling == "mean":
             return features.mean(axis=1)

@@ -193,3 +193,54 @@ def test_network_is_channel_independent():
         both = net.channel_embeddings(x)
         alone = net.channel_embeddings(x[:, 1:2])
     torch.testing.assert_close(both[:, 1:2], alone)
+
+
+# -- AimTSClassifier ----------------------------------------------------------------------
+from skcontrast import AimTSClassifier  # noqa: E402
+
+TINY_CLF = AimTSClassifier.get_test_params()[0]
+
+
+def tiny_clf(**overrides):
+    return AimTSClassifier(**{**TINY_CLF, **overrides})
+
+
+def test_classifier_learns_and_is_deterministic(panel):
+    X, y = panel
+    clf = tiny_clf(hidden_channels=8, repr_dims=8, n_iters=60, batch_size=12).fit(X, y)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert (clf.predict(X) == y).mean() >= 0.9  # sine vs square wave: easy to fit
+    assert np.mean(clf.loss_history_[-5:]) < np.mean(clf.loss_history_[:5])
+    again = tiny_clf(hidden_channels=8, repr_dims=8, n_iters=60, batch_size=12).fit(X, y)
+    np.testing.assert_array_equal(again.predict_proba(X), proba)
+
+
+def test_classifier_starts_from_the_pretrained_encoder(corpus, tmp_path):
+    X = corpus[1]
+    y = np.array([0, 1] * 4)
+    base = tiny_aimts(hidden_channels=4, repr_dims=4, depth=1).fit(corpus)
+    base.save_weights(tmp_path / "enc.pt")
+    clf = tiny_clf(pretrained=str(tmp_path / "enc.pt"), n_iters=0).fit(X, y)
+    for p, q in zip(clf.network_.series_encoder.parameters(), base.network_.series_encoder.parameters()):
+        assert torch.equal(p, q)
+    with pytest.raises(ValueError, match="depth=2 vs 1"):
+        tiny_clf(pretrained=base, depth=2).fit(X, y)
+
+
+def test_classifier_in_sklearn_grid_search(panel):
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = panel
+    pipe = Pipeline([("id", FunctionTransformer()), ("clf", tiny_clf())])
+    grid = GridSearchCV(pipe, {"clf__lr": [1e-3, 1e-2]}, cv=3, error_score="raise").fit(X, y)
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+
+
+def test_classifier_wrong_channels(panel):
+    X, y = panel
+    clf = tiny_clf().fit(X, y)
+    with pytest.raises(ValueError, match="2 channel.*fitted on 1"):
+        clf.predict(np.repeat(X, 2, axis=1))

@@ -20,7 +20,7 @@ from skcontrast.nn.losses import (
     hierarchical_instance_contrast,
     series_image_contrast,
 )
-from skcontrast.nn.rendering import render_line_plots
+from skcontrast.nn.rendering import render_line_plots, tile_cells
 
 # parameters that fix the network's shapes: a pretrained network must match them
 ARCHITECTURE = ("hidden_channels", "repr_dims", "depth", "projection_dims", "image", "image_width")
@@ -46,6 +46,7 @@ def check_params(est):
         est._require_int(p, minimum=1)
     est._require_int("depth", minimum=0)
     est._require_int("warmup_epochs", minimum=0)
+    est._require_int("max_channels", minimum=1, allow_none=True)
     if est.image is not None and est.image not in IMAGE_KINDS:
         raise ValueError(f"{name}: image must be one of {IMAGE_KINDS} or None, got {est.image!r}.")
     if not (est.image_encoder == "scratch" or isinstance(est.image_encoder, (str, os.PathLike))):
@@ -99,8 +100,10 @@ class ImageContext:
     """What the image branch needs per training panel, prepared once per fit.
 
     Line plots are rendered on the device per batch, on the y-range of each channel over
-    the training panel; pyts images are computed once on the CPU; with a frozen image
-    encoder each series' image embedding is computed once and looked up.
+    the training panel; pyts images are computed once on the CPU, one cell per channel, and
+    tiled per batch (so a channel subset can be drawn); with a frozen image encoder each
+    series' image embedding is computed once and looked up (unless channels are
+    subsampled, when the subset's image changes from batch to batch).
     """
 
     def __init__(self, est, network, panels, device):
@@ -109,9 +112,14 @@ class ImageContext:
             torch.from_numpy(np.stack([p.min(axis=(0, 2)), p.max(axis=(0, 2))], axis=1)).to(device)
             for p in panels
         ]
-        self.images = None
-        if est.image != "line":
-            self.images = [torch.from_numpy(pyts_images(p, est.image, est.image_size)) for p in panels]
+        self.cells = None
+        if est.image != "line":  # (n, C, size, size) per panel
+            self.cells = [
+                torch.from_numpy(np.concatenate(
+                    [pyts_images(p[:, c : c + 1], est.image, est.image_size) for c in range(p.shape[1])], axis=1
+                ))  # fmt: skip
+                for p in panels
+            ]
         self.frozen = None
         if est.image_encoder != "scratch":
             load_pretrained_weights(network.image_encoder, est.image_encoder)
@@ -119,10 +127,14 @@ class ImageContext:
             with torch.no_grad():
                 self.frozen = [self._embed_panel(network, p, d) for d, p in enumerate(panels)]
 
-    def images_of(self, x, dataset, indices):
-        if self.images is None:
-            return render_line_plots(x, self.value_ranges[dataset], self.est.image_size)
-        return self.images[dataset][torch.from_numpy(indices)].to(self.device)
+    def images_of(self, x, dataset, indices, channels=None):
+        if self.cells is None:
+            value_range = self.value_ranges[dataset]
+            if channels is not None:
+                value_range = value_range[channels]
+            return render_line_plots(x, value_range, self.est.image_size)
+        cells = self.cells[dataset][torch.from_numpy(indices)].to(self.device)
+        return tile_cells(cells if channels is None else cells[:, channels.cpu()])
 
     def _embed_panel(self, network, panel, dataset):
         out, size = [], self.est.inference_batch_size
@@ -132,18 +144,28 @@ class ImageContext:
             out.append(network.image_encoder(self.images_of(x, dataset, idx)))
         return torch.cat(out)
 
-    def features(self, network, x, step):
+    def features(self, network, x, step, channels=None):
         if self.frozen is not None:
-            return self.frozen[step.dataset][torch.from_numpy(step.indices).to(self.device)]
-        return network.image_encoder(self.images_of(x, step.dataset, step.indices))
+            if channels is None:
+                return self.frozen[step.dataset][torch.from_numpy(step.indices).to(self.device)]
+            network.image_encoder.eval()  # frozen: keep BatchNorm statistics fixed
+            with torch.no_grad():
+                return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
+        return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
 
 
 def aimts_loss(est, network, x, step, images: ImageContext | None):
     """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``."""
     loss = x.new_zeros(())
+    channels = None
+    if est.max_channels is not None and x.shape[1] > est.max_channels:
+        # the encoder is channel-independent: a random channel subset per batch is an
+        # unbiased, cheaper stand-in for all channels (a CPU budget knob)
+        channels = torch.randperm(x.shape[1], device=x.device)[: est.max_channels].sort().values
+        x = x[:, channels]
     if network.image_encoder is not None:
         s = network.series_head(network.series_embedding(x))
-        v = network.image_head(images.features(network, x, step))
+        v = network.image_head(images.features(network, x, step, channels))
         beta = torch.distributions.Beta(
             torch.tensor(est.mixup_alpha, device=x.device), torch.tensor(est.mixup_alpha, device=x.device)
         )

@@ -317,6 +317,11 @@ class AimTSTransformer(BaseContrastiveTransformer):
         Epochs of the image loss alone before the full objective.
     swa : bool, default=True
         Use the running average of the encoder weights (after the warm-up).
+    max_channels : int or None, default=None
+        Pretrain each batch on a random subset of at most this many channels (a CPU budget
+        knob: a step costs in proportion to channels x length x 10 augmented copies; the
+        channel-independent encoder makes a subset an unbiased stand-in). ``None``: all
+        channels, as the paper. ``transform`` always encodes every channel.
     channel_pooling : {"concat", "mean", "max"}, default="concat"
         How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
         downstream choice) or averaged / maxed over channels (``D`` wide for any C).
@@ -374,6 +379,7 @@ tol, standardize, inference_batch_size, device, mixed_precision, verbose, random
         use_prototypes=True,
         warmup_epochs=1,
         swa=True,
+        max_channels=None,
         channel_pooling="concat",
         pretrained=None,
         normalize="zscore",
@@ -410,6 +416,7 @@ tol, standardize, inference_batch_size, device, mixed_precision, verbose, random
         self.use_prototypes = use_prototypes
         self.warmup_epochs = warmup_epochs
         self.swa = swa
+        self.max_channels = max_channels
         self.channel_pooling = channel_pooling
         self.pretrained = pretrained
         self.normalize = normalize

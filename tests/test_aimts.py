@@ -244,3 +244,22 @@ def test_classifier_wrong_channels(panel):
     clf = tiny_clf().fit(X, y)
     with pytest.raises(ValueError, match="2 channel.*fitted on 1"):
         clf.predict(np.repeat(X, 2, axis=1))
+
+
+@pytest.mark.parametrize("image", ["line", "gadf"])
+def test_max_channels_subsamples_pretraining_channels(monkeypatch, image):
+    from skcontrast import _aimts
+
+    seen = []
+    original = _aimts.ImageContext.features
+
+    def recording(self, network, x, step, channels=None):
+        seen.append((x.shape[1], None if channels is None else channels.tolist()))
+        return original(self, network, x, step, channels)
+
+    monkeypatch.setattr(_aimts.ImageContext, "features", recording)
+    X = np.random.default_rng(0).standard_normal((8, 5, 20))
+    t = tiny_aimts(max_channels=2, image=image, n_iters=4).fit(X)
+    assert all(c == 2 and len(set(chans)) == 2 for c, chans in seen) and len(seen) == 4
+    assert len({tuple(ch) for _, ch in seen}) > 1  # different subsets across steps
+    assert features(t, X).shape == (8, 5 * 8)  # transform uses every channel

@@ -55,6 +55,19 @@ def test_causal_encoder_does_not_see_the_future(gen):
     assert not torch.allclose(a[..., 25:], b[..., 25:])
 
 
+@pytest.mark.parametrize("causal", [True, False])
+@pytest.mark.parametrize("dilation, length", [(1, 10), (4, 5), (4, 9), (8, 8), (32, 5), (3, 4)])
+def test_padded_conv_skips_only_taps_that_read_zeros(gen, causal, dilation, length):
+    from skcontrast.nn.dilated_conv import PaddedConv1d
+
+    conv = PaddedConv1d(3, 4, 3, dilation=dilation, causal=causal)
+    x = torch.randn(2, 3, length, generator=gen)
+    span = 2 * dilation  # the full, padded reference computation
+    pad = (span, 0) if causal else (span // 2, span // 2)
+    reference = torch.nn.functional.conv1d(torch.nn.functional.pad(x, pad), conv.weight, conv.bias, dilation=dilation)
+    torch.testing.assert_close(conv(x), reference)
+
+
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("length", [1, 2, 7, 64])
 def test_network_output_shape_and_range(fusion, length):

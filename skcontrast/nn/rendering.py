@@ -64,7 +64,12 @@ def render_line_plots(x: torch.Tensor, value_range: torch.Tensor | None = None, 
     rows = torch.arange(size, device=x.device, dtype=torch.float32).view(1, 1, size, 1)
     # half-open pixel intervals: a value on a pixel boundary lights exactly one row
     cells = ((rows >= top.unsqueeze(2) - 0.5) & (rows < bottom.unsqueeze(2) + 0.5)).float()
-    # tile the C cells (B, C, size, size) row-major into a G x G grid
+    return tile_cells(cells)
+
+
+def tile_cells(cells: torch.Tensor) -> torch.Tensor:
+    """Tile per-channel cells ``(B, C, s, s)`` row-major into ``(B, 1, G s, G s)``, G = ceil(sqrt(C))."""
+    B, C, size, _ = cells.shape
     grid = math.ceil(math.sqrt(C))
     cells = torch.cat([cells, cells.new_zeros(B, grid * grid - C, size, size)], dim=1)
     image = cells.view(B, grid, grid, size, size).permute(0, 1, 3, 2, 4)

@@ -263,3 +263,40 @@ def test_max_channels_subsamples_pretraining_channels(monkeypatch, image):
     assert all(c == 2 and len(set(chans)) == 2 for c, chans in seen) and len(seen) == 4
     assert len({tuple(ch) for _, ch in seen}) > 1  # different subsets across steps
     assert features(t, X).shape == (8, 5 * 8)  # transform uses every channel
+
+
+def test_corpus_of_sktime_containers_and_arrays():
+    from sktime.datasets import load_basic_motions
+
+    nested, _ = load_basic_motions(return_X_y=True)  # nested DataFrame: 6 channels, length 100
+    arrays = np.random.default_rng(0).standard_normal((6, 30))  # 2-D: (n, T) univariate
+    t = tiny_aimts(n_iters=3).fit([nested.iloc[:8], arrays])
+    assert t.n_channels_in_ is None and features(t, arrays).shape == (6, 8)
+
+
+def test_corpus_errors_name_the_panel_problem():
+    good = np.random.default_rng(0).standard_normal((6, 1, 20))
+    bad = good.copy()
+    bad[0, 0, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        tiny_aimts().fit([good, bad])
+    with pytest.raises(TypeError, match="fit_transform takes one panel"):
+        tiny_aimts().fit_transform([good, good])
+
+
+def test_pickle_round_trips(corpus, panel):
+    import pickle
+
+    t = tiny_aimts(n_iters=2).fit(corpus)
+    np.testing.assert_array_equal(features(pickle.loads(pickle.dumps(t)), corpus[1]), features(t, corpus[1]))
+    X, y = panel
+    clf = tiny_clf().fit(X, y)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X))
+
+
+def test_classifier_rejects_non_finite_input(panel):
+    X, y = panel
+    X = X.copy()
+    X[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        tiny_clf().fit(X, y)

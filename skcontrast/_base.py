@@ -78,9 +78,9 @@ class TorchTrainingMixin:
         name = type(self).__name__
         for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
             self._require_int(p)
-        # n_iters=0: no training, the encoder at its (seeded) initialisation
+        # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
         self._require_int("n_iters", minimum=0, allow_none=True)
-        self._require_int("n_epochs", allow_none=True)
+        self._require_int("n_epochs", minimum=0, allow_none=True)
         if self.n_iters is not None and self.n_epochs is not None:
             raise ValueError(
                 f"{name}: set n_iters or n_epochs, not both (got n_iters={self.n_iters}, "

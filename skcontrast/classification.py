@@ -21,17 +21,35 @@ __all__ = ["AimTSClassifier"]
 
 
 class _FineTuneNetwork(nn.Module):
-    """AimTS series encoder + linear head on the concatenated per-channel max-pooled features."""
+    """AimTS series encoder + linear head on the concatenated per-channel max-pooled features.
+
+    The head reads features standardised with fixed statistics of the initial (pretrained or
+    random) encoder on the training series, so that a fresh head starts on unit-scale inputs
+    whatever the encoder's scale.
+    """
 
     def __init__(self, n_channels, n_classes, hidden_channels, repr_dims, depth):
         super().__init__()
         self.series_encoder = DilatedConvEncoder(1, hidden_channels, repr_dims, depth, causal=False)
         self.head = nn.Linear(n_channels * repr_dims, n_classes)
+        self.register_buffer("feature_mean", torch.zeros(n_channels * repr_dims))
+        self.register_buffer("feature_scale", torch.ones(n_channels * repr_dims))
 
-    def forward(self, x):  # (B, C, T) -> logits (B, n_classes)
+    def features(self, x):  # (B, C, T) -> (B, C * D)
         B, C, T = x.shape
-        h = self.series_encoder(x.reshape(B * C, 1, T)).amax(dim=-1)  # (B*C, D)
-        return self.head(h.reshape(B, -1))
+        return self.series_encoder(x.reshape(B * C, 1, T)).amax(dim=-1).reshape(B, -1)
+
+    def forward(self, x):  # logits (B, n_classes)
+        return self.head((self.features(x) - self.feature_mean) / self.feature_scale)
+
+    @torch.no_grad()
+    def fit_feature_scaling(self, X, batch_size):
+        was_training = self.training
+        self.eval()
+        feats = torch.cat([self.features(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+        self.feature_mean.copy_(feats.mean(dim=0))
+        self.feature_scale.copy_(feats.std(dim=0, correction=0).clamp(min=1e-6))
+        self.train(was_training)
 
 
 class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
@@ -57,7 +75,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     n_epochs, max_time, early_stopping, n_iter_no_change, tol
         As in the transformers.
     lr : float, default=1e-4
-        AdamW learning rate (small: the encoder is pretrained).
+        AdamW learning rate of the encoder (small: it is pretrained).
+    head_lr : float, default=1e-3
+        AdamW learning rate of the (fresh) linear head.
     weight_decay : float, default=0.01
     inference_batch_size : int, default=256
     device : str, default="auto"
@@ -116,6 +136,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         n_iter_no_change=20,
         tol=1e-3,
         lr=1e-4,
+        head_lr=1e-3,
         weight_decay=0.01,
         inference_batch_size=256,
         device="auto",
@@ -136,6 +157,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.lr = lr
+        self.head_lr = head_lr
         self.weight_decay = weight_decay
         self.inference_batch_size = inference_batch_size
         self.device = device
@@ -147,13 +169,22 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     def _check_method_params(self):
         for p in ("hidden_channels", "repr_dims"):
             self._require_int(p)
+        if not self.head_lr > 0:
+            raise ValueError(f"{type(self).__name__}: head_lr must be > 0, got {self.head_lr!r}.")
         self._require_int("depth", minimum=0)
 
     def _default_n_iters(self, n_series):
         return 100
 
     def _make_optimizer(self, network):
-        return torch.optim.AdamW(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        # the fresh head learns faster than the (pretrained) encoder it sits on
+        return torch.optim.AdamW(
+            [
+                {"params": network.series_encoder.parameters(), "lr": self.lr},
+                {"params": network.head.parameters(), "lr": self.head_lr},
+            ],
+            weight_decay=self.weight_decay,
+        )
 
     def _init_encoder(self, network):
         """Copy the pretrained series encoder in, after checking its architecture."""
@@ -176,6 +207,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             if self.pretrained is not None:
                 self._init_encoder(network)
             network = network.to(device)
+            network.fit_feature_scaling(torch.from_numpy(X).to(device), self.inference_batch_size)
 
             def loss(net, batch, step):
                 labels = targets[torch.from_numpy(step.indices)].to(device)
@@ -213,5 +245,5 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
         tiny = dict(hidden_channels=4, repr_dims=4, depth=1, batch_size=4, n_iters=2,
-                    lr=1e-3, device="cpu", random_state=0)  # fmt: skip
+                    lr=1e-3, head_lr=1e-2, device="cpu", random_state=0)  # fmt: skip
         return [tiny, {**tiny, "normalize": None, "n_iters": 3}]

@@ -76,7 +76,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         budget (the paper does not state one). ``0`` skips training: the encoder keeps its
         seeded random initialisation, a useful baseline for what training adds.
     n_epochs : int or None, default=None
-        Training length in passes over the data instead of steps.
+        Training length in passes over the data instead of steps (``0``: no training).
     max_time : float or None, default=None
         Stop training after this many seconds.
     early_stopping : bool, default=False
@@ -326,7 +326,8 @@ class AimTSTransformer(BaseContrastiveTransformer):
         How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
         downstream choice) or averaged / maxed over channels (``D`` wide for any C).
     pretrained : AimTSTransformer, path or None, default=None
-        Start from this fitted encoder (the architecture parameters must match).
+        Start from this fitted encoder (the architecture parameters must match);
+        ``n_iters=0`` or ``n_epochs=0`` uses it as is, more continues training on this data.
     normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, n_iter_no_change, \
 tol, standardize, inference_batch_size, device, mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``

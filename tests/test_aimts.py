@@ -84,6 +84,8 @@ def test_pretrained_object_path_and_n_iters_zero(corpus, tmp_path):
     for p, q in zip(as_is.network_.parameters(), base.network_.parameters()):
         assert torch.equal(p, q)
     np.testing.assert_array_equal(features(as_is, target), features(from_obj, target))
+    epochs_zero = tiny_aimts(pretrained=base, n_iters=None, n_epochs=0).fit(target)
+    np.testing.assert_array_equal(features(epochs_zero, target), features(as_is, target))
     continued = tiny_aimts(pretrained=base, n_iters=2).fit(target)
     assert not np.array_equal(features(continued, target), features(as_is, target))
 

@@ -15,6 +15,8 @@ import warnings
 
 import numpy as np
 import torch
+from skbase._exceptions import NotFittedError as _SkbaseNotFittedError
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils import check_random_state
 from sktime.transformations.base import BaseTransformer
 
@@ -32,6 +34,10 @@ from skcontrast._training import n_steps, run_training
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
 _SKLEARN_CALLBACK_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
+
+
+class NotFittedError(_SkbaseNotFittedError, _SklearnNotFittedError):
+    """Raised when a method needs a fitted estimator: both sktime's and scikit-learn's error."""
 
 
 class TorchTrainingMixin:
@@ -98,6 +104,31 @@ class TorchTrainingMixin:
         if self.max_time is not None and not self.max_time > 0:
             raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
         self._check_method_params()
+
+    def _check_fitted_shape(self, X):
+        """Same channels and length as in fit, with scikit-learn's n_features wording."""
+        name = type(self).__name__
+        _, n_channels, n_timepoints = X.shape
+        if n_channels != self.n_channels_in_:
+            raise ValueError(
+                f"X has {n_channels} channel(s), but {name} was fitted on series with "
+                f"{self.n_channels_in_}; pass series with the same variables as in fit."
+            )
+        if n_timepoints != self.n_timepoints_in_:
+            n_features = n_channels * n_timepoints
+            raise ValueError(
+                f"X has {n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input: series have {n_timepoints} "
+                f"time points, the transformer was fitted on {self.n_timepoints_in_}. "
+                "Resample, pad or truncate them to that length."
+            )
+
+    def check_is_fitted(self, method_name=None):
+        """Raise a NotFittedError that scikit-learn and sktime both recognise."""
+        try:
+            return super().check_is_fitted(method_name)
+        except _SkbaseNotFittedError as err:
+            raise NotFittedError(str(err)) from None
 
     def _seed(self) -> int:
         """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random."""
@@ -202,21 +233,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return super().fit_transform(as_sklearn_panel(X), y)
 
     def _check_transform_input(self, X):
-        name = type(self).__name__
-        _, n_channels, n_timepoints = X.shape
-        if n_channels != self.n_channels_in_:
-            raise ValueError(
-                f"X has {n_channels} channel(s), but {name} was fitted on series with "
-                f"{self.n_channels_in_}; pass series with the same variables as in fit."
-            )
-        if n_timepoints != self.n_timepoints_in_:
-            n_features = n_channels * n_timepoints
-            raise ValueError(
-                f"X has {n_features} features, but {name} is expecting "
-                f"{self.n_features_in_} features as input: series have {n_timepoints} "
-                f"time points, the transformer was fitted on {self.n_timepoints_in_}. "
-                "Resample, pad or truncate them to that length."
-            )
+        self._check_fitted_shape(X)
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):

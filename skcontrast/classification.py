@@ -165,6 +165,10 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         self.verbose = verbose
         self.random_state = random_state
         super().__init__()
+        # sktime's BaseClassifier.__init__ sets these; scikit-learn expects fitted
+        # attributes to exist only after fit (they are set again there)
+        for attr in ("classes_", "n_classes_", "fit_time_"):
+            self.__dict__.pop(attr, None)
 
     def _check_method_params(self):
         for p in ("hidden_channels", "repr_dims"):
@@ -197,6 +201,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         name = type(self).__name__
         X = normalize_panel(check_panel(X, name), self.normalize)
         self.n_channels_in_, self.n_timepoints_in_ = X.shape[1], X.shape[2]
+        self.n_features_in_ = X.shape[1] * X.shape[2]
         targets = torch.from_numpy(np.searchsorted(self.classes_, y)).long()
         device = resolve_device(self.device)
         seed = self._seed()
@@ -221,12 +226,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         return self
 
     def _predict_proba(self, X):
-        X = normalize_panel(check_panel(X, type(self).__name__), self.normalize)
-        if X.shape[1] != self.n_channels_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} channel(s), but {type(self).__name__} was fitted on "
-                f"{self.n_channels_in_}; the head reads each fitted channel."
-            )
+        X = check_panel(X, type(self).__name__)
+        self._check_fitted_shape(X)  # the head reads each fitted channel at the fitted length
+        X = normalize_panel(X, self.normalize)
         device = resolve_device(self.device)
         # a copy on the device: the fitted weights themselves stay on the CPU
         network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)

@@ -244,8 +244,21 @@ def test_classifier_in_sklearn_grid_search(panel):
 def test_classifier_wrong_channels(panel):
     X, y = panel
     clf = tiny_clf().fit(X, y)
-    with pytest.raises(ValueError, match="2 channel.*fitted on 1"):
+    with pytest.raises(ValueError, match="2 channel.*fitted on series with 1"):
         clf.predict(np.repeat(X, 2, axis=1))
+    with pytest.raises(ValueError, match="16 time points.*fitted on 32"):
+        clf.predict(X[:, :, :16])
+
+
+def test_unfitted_errors_are_sklearn_and_sktime_not_fitted_errors(panel):
+    from sklearn.exceptions import NotFittedError as SklearnNotFitted
+    from sktime.exceptions import NotFittedError as SktimeNotFitted
+
+    for est in (tiny_clf(), tiny_aimts()):
+        method = est.predict if hasattr(est, "predict") else est.transform
+        with pytest.raises(SklearnNotFitted) as info:
+            method(panel[0])
+        assert isinstance(info.value, SktimeNotFitted)
 
 
 @pytest.mark.parametrize("image", ["line", "gadf"])

@@ -23,7 +23,7 @@ def test_sktime_check_estimator_passes_every_check(cls):
     assert len(results) > 100  # the suite really ran (about 200-310 checks)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
+@pytest.mark.parametrize("cls", ESTIMATORS + [AimTSClassifier])
 def test_sklearn_api_checks_pass(cls):
     from sklearn.utils.estimator_checks import check_estimator
 

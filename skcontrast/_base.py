@@ -28,8 +28,8 @@ from skcontrast._data import (
     normalize_panel,
 )
 from skcontrast._persistence import load_weights, save_weights
-from skcontrast._torch_utils import autocast, isolated_seed, resolve_device
-from skcontrast._training import n_steps, run_training
+from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._training import apply_in_batches, n_steps, run_training
 
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
@@ -284,14 +284,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     # -- transform ---------------------------------------------------------------------
     def _encode_panel(self, network, X, device):
         """Encode a normalised panel in batches of ``inference_batch_size`` (bounded memory)."""
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(X), self.inference_batch_size):
-                batch = torch.from_numpy(X[start : start + self.inference_batch_size])
-                with autocast(device, self.mixed_precision):
-                    feats = self._encode(network, batch.to(device))
-                out.append(feats.float().cpu().numpy())
-        return np.concatenate(out, axis=0)
+        return apply_in_batches(self, lambda batch: self._encode(network, batch), X, device)
 
     def _transform(self, X, y=None):
         X = check_panel(X, type(self).__name__)

@@ -75,14 +75,48 @@ def n_steps(est, sizes, steps_per_epoch) -> int:
     return est._default_n_iters(int(sum(sizes)))
 
 
+def _release_device_memory(device):
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def apply_in_batches(est, fn, X: np.ndarray, device) -> np.ndarray:
+    """``fn`` over chunks of ``est.inference_batch_size`` rows (bounded memory), as numpy.
+
+    On CUDA out-of-memory the chunk is halved and retried, with a warning.
+    """
+    name, out, start = type(est).__name__, [], 0
+    chunk = min(est.inference_batch_size, max(len(X), 1))
+    with torch.inference_mode():
+        while start < len(X):
+            batch = torch.from_numpy(X[start : start + chunk]).to(device)
+            try:
+                with autocast(device, est.mixed_precision):
+                    out.append(fn(batch).float().cpu().numpy())
+            except torch.cuda.OutOfMemoryError:
+                if chunk == 1:
+                    raise
+                del batch
+                _release_device_memory(device)
+                chunk = max(1, chunk // 2)
+                warnings.warn(f"{name}: out of GPU memory while encoding; retrying with "
+                              f"{chunk} series at a time.", UserWarning, stacklevel=3)  # fmt: skip
+                continue
+            start += len(out[-1])
+    return np.concatenate(out)
+
+
 def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
     """Optimise ``loss_fn(network, batch, step)`` over batches of ``panels``.
 
     Returns ``(loss per step, why it stopped)``: ``"budget"``, ``"max_time"``,
     ``"early_stopping"`` or ``"interrupted"`` (Ctrl-C keeps the weights reached so far).
+    On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
     """
     name = type(est).__name__
-    sampler = BatchSampler([len(p) for p in panels], est.batch_size, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    batch_size = est.batch_size
+    sampler = BatchSampler([len(p) for p in panels], batch_size, rng)
     total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
     optimizer = est._make_optimizer(network)
     tensors = [torch.from_numpy(p) for p in panels]
@@ -96,16 +130,28 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
             d, idx = sampler.next()
             batch = tensors[d][torch.from_numpy(idx)].to(device, non_blocking=True)
             step = Step(len(history), sampler.steps_per_epoch, d, idx)
-            with autocast(device, est.mixed_precision):
-                loss = loss_fn(network, batch, step)
-            value = float(loss.detach())
-            if not math.isfinite(value):  # stop before a bad step reaches the weights
-                raise FloatingPointError(
-                    f"{name}: the training loss became {value} at step {len(history) + 1}. "
-                    "Lower lr, or keep normalize='zscore' for series with large values."
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            try:
+                with autocast(device, est.mixed_precision):
+                    loss = loss_fn(network, batch, step)
+                value = float(loss.detach())
+                if not math.isfinite(value):  # stop before a bad step reaches the weights
+                    raise FloatingPointError(
+                        f"{name}: the training loss became {value} at step {len(history) + 1}. "
+                        "Lower lr, or keep normalize='zscore' for series with large values."
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+            except torch.cuda.OutOfMemoryError:
+                if max(len(idx), 1) == 1:
+                    raise
+                loss = batch = None
+                optimizer.zero_grad(set_to_none=True)
+                _release_device_memory(device)
+                batch_size = max(1, len(idx) // 2)
+                warnings.warn(f"{name}: out of GPU memory at a batch of {len(idx)} series; "
+                              f"continuing with batch_size={batch_size}.", UserWarning, stacklevel=3)  # fmt: skip
+                sampler = BatchSampler(sampler.sizes, batch_size, rng)  # the step is retried
+                continue
             optimizer.step()
             if after_step is not None:
                 after_step(network, step)

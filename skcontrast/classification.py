@@ -13,8 +13,8 @@ from torch.nn import functional as F
 from skcontrast._aimts import check_architecture, resolve_pretrained
 from skcontrast._base import TorchTrainingMixin
 from skcontrast._data import check_panel, normalize_panel
-from skcontrast._torch_utils import autocast, isolated_seed, resolve_device
-from skcontrast._training import run_training
+from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._training import apply_in_batches, run_training
 from skcontrast.nn.dilated_conv import DilatedConvEncoder
 
 __all__ = ["AimTSClassifier"]
@@ -232,13 +232,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         device = resolve_device(self.device)
         # a copy on the device: the fitted weights themselves stay on the CPU
         network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
-        out = []
-        with torch.inference_mode():
-            for start in range(0, len(X), self.inference_batch_size):
-                batch = torch.from_numpy(X[start : start + self.inference_batch_size]).to(device)
-                with autocast(device, self.mixed_precision):
-                    out.append(torch.softmax(network(batch).float(), dim=-1).cpu().numpy())
-        return np.concatenate(out)
+        return apply_in_batches(self, lambda batch: torch.softmax(network(batch).float(), dim=-1), X, device)
 
     def _predict(self, X):
         return self.classes_[self._predict_proba(X).argmax(axis=1)]

@@ -395,3 +395,38 @@ def test_auto_device_resolves_without_writing_back(panel):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         features(t, X)
+
+
+def test_out_of_gpu_memory_halves_the_batch_and_goes_on(panel, monkeypatch):
+    X, _ = panel
+    seen = []
+    original = BTSFTransformer._training_loss
+
+    def small_memory(self, network, batch, step):
+        if batch.shape[0] > 3:
+            raise torch.cuda.OutOfMemoryError("simulated")
+        seen.append(batch.shape[0])
+        return original(self, network, batch, step)
+
+    monkeypatch.setattr(BTSFTransformer, "_training_loss", small_memory)
+    with pytest.warns(UserWarning, match="out of GPU memory at a batch of 12 series; continuing with batch_size=6"):
+        t = tiny_btsf(batch_size=12, n_iters=5).fit(X)
+    assert t.n_iters_ == 5 and seen == [3] * 5
+
+
+def test_out_of_gpu_memory_at_inference_retries_smaller_chunks(panel, monkeypatch):
+    X, _ = panel
+    t = tiny_btsf().fit(X)
+    expected = features(t, X)
+    original = BTSFTransformer._encode
+
+    def small_memory(self, network, batch):
+        if batch.shape[0] > 5:
+            raise torch.cuda.OutOfMemoryError("simulated")
+        return original(self, network, batch)
+
+    monkeypatch.setattr(BTSFTransformer, "_encode", small_memory)
+    with pytest.warns(UserWarning, match="retrying with 3 series at a time") as record:
+        got = features(t, X)
+    assert [str(w.message).split("retrying with ")[1][:2] for w in record] == ["6 ", "3 "]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -202,7 +202,8 @@ def train_aimts(est, network, panels, device, seed, loss_fn, run_training):
             averaged.update_parameters(net.series_encoder)
 
     history, reason = run_training(
-        est, network, panels, device, seed, lambda net, x, step: loss_fn(net, x, step, images), after_step
+        est, network, panels, device, seed, lambda net, x, step: loss_fn(net, x, step, images),
+        after_step, extra_state=averaged,
     )
     if averaged is not None and int(averaged.n_averaged) > 0:
         network.series_encoder.load_state_dict(averaged.module.state_dict())

@@ -82,7 +82,7 @@ class TorchTrainingMixin:
 
     def _check_params(self):
         name = type(self).__name__
-        for p in ("batch_size", "inference_batch_size", "n_iter_no_change"):
+        for p in ("batch_size", "inference_batch_size", "n_iter_no_change", "checkpoint_every"):
             self._require_int(p)
         # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
         self._require_int("n_iters", minimum=0, allow_none=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from skcontrast._checkpoint import short_error
+
 FORMAT = "skcontrast.weights"
 FORMAT_VERSION = 1
 
@@ -66,7 +68,7 @@ def load_weights(cls, path):
     except Exception as err:  # truncated, corrupted, or a pickle that needs code to load
         raise ValueError(
             f"{path!s} is not a readable skcontrast weights file (truncated, corrupted, or "
-            f"not written by save_weights): {type(err).__name__}: {err}"
+            f"not written by save_weights): {short_error(err)}"
         ) from err
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path!s} is not a skcontrast weights file (written by save_weights).")

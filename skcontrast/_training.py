@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from skcontrast import _checkpoint
 from skcontrast._torch_utils import autocast
 
 
@@ -40,6 +41,16 @@ class BatchSampler:
         self.steps_per_epoch = int(sum(self.n_batches))
         self.rng = rng
         self.queues = [[] for _ in self.sizes]
+
+    def state_dict(self):
+        return {
+            "rng": self.rng.bit_generator.state,
+            "queues": [[torch.from_numpy(b) for b in q] for q in self.queues],
+        }
+
+    def load_state_dict(self, state):
+        self.rng.bit_generator.state = state["rng"]
+        self.queues = [[b.numpy() for b in q] for q in state["queues"]]
 
     def next(self):
         d = 0 if len(self.sizes) == 1 else int(self.rng.choice(len(self.sizes), p=self.sizes / self.sizes.sum()))
@@ -106,12 +117,15 @@ def apply_in_batches(est, fn, X: np.ndarray, device) -> np.ndarray:
     return np.concatenate(out)
 
 
-def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
+def run_training(est, network, panels, device, seed, loss_fn, after_step=None, extra_state=None):
     """Optimise ``loss_fn(network, batch, step)`` over batches of ``panels``.
 
     Returns ``(loss per step, why it stopped)``: ``"budget"``, ``"max_time"``,
     ``"early_stopping"`` or ``"interrupted"`` (Ctrl-C keeps the weights reached so far).
     On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
+    With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
+    such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,
+    and a matching checkpoint found at the start is resumed.
     """
     name = type(est).__name__
     rng = np.random.default_rng(seed)
@@ -122,9 +136,38 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
     tensors = [torch.from_numpy(p) for p in panels]
     history, reason = [], "budget"
     plateau = _Plateau(est.tol, est.n_iter_no_change) if est.early_stopping else None
+    checkpoint_path = getattr(est, "checkpoint_path", None)
+    fingerprint = _checkpoint.fingerprint(est, panels) if checkpoint_path else None
+
+    def save_checkpoint():
+        _checkpoint.save(checkpoint_path, {
+            "fingerprint": fingerprint, "network": network.state_dict(),
+            "optimizer": optimizer.state_dict(), "sampler": sampler.state_dict(),
+            "batch_size": batch_size, "history": list(history),
+            "plateau": None if plateau is None else dict(vars(plateau)),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+            "extra": None if extra_state is None else extra_state.state_dict(),
+        })  # fmt: skip
+
+    resumed = _checkpoint.load(checkpoint_path, fingerprint, name) if checkpoint_path else None
+    if resumed is not None:
+        network.load_state_dict(resumed["network"])
+        optimizer.load_state_dict(resumed["optimizer"])
+        batch_size = resumed["batch_size"]
+        sampler = BatchSampler(sampler.sizes, batch_size, rng)
+        sampler.load_state_dict(resumed["sampler"])
+        history = list(resumed["history"])
+        if plateau is not None and resumed["plateau"] is not None:
+            vars(plateau).update(resumed["plateau"])
+        torch.set_rng_state(resumed["torch_rng"])
+        if resumed["cuda_rng"]:
+            torch.cuda.set_rng_state_all(resumed["cuda_rng"])
+        if extra_state is not None:
+            extra_state.load_state_dict(resumed["extra"])
     start = time.perf_counter()
     network.train()
-    progress = tqdm(total=total, disable=not est.verbose, desc=name)
+    progress = tqdm(total=total, initial=len(history), disable=not est.verbose, desc=name)
     try:
         while len(history) < total:
             d, idx = sampler.next()
@@ -156,6 +199,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
             if after_step is not None:
                 after_step(network, step)
             history.append(value)
+            if checkpoint_path and len(history) % est.checkpoint_every == 0:
+                save_checkpoint()
             progress.update(1)
             progress.set_postfix(loss=f"{value:.4f}")
             if len(history) >= total:
@@ -168,9 +213,13 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None):
                 break
     except KeyboardInterrupt:
         reason = "interrupted"
+        # not saved here: the interrupt may have landed mid-step; the last periodic
+        # checkpoint was taken between steps, so resuming from it stays exact
+        last = len(history) - len(history) % est.checkpoint_every if checkpoint_path else 0
+        resume = f" A fit with the same checkpoint_path resumes from step {last}." if checkpoint_path else ""
         warnings.warn(
             f"{name}: training interrupted after {len(history)} of {total} steps; the "
-            "estimator is fitted with the weights reached so far.",
+            f"estimator is fitted with the weights reached so far.{resume}",
             UserWarning,
             stacklevel=3,
         )

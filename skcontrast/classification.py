@@ -72,7 +72,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     batch_size : int, default=16
     n_iters : int or None, default=None
         Fine-tuning steps; ``None`` (with ``n_epochs=None``) means 100.
-    n_epochs, max_time, early_stopping, n_iter_no_change, tol
+    n_epochs, max_time, early_stopping, checkpoint_path, checkpoint_every, n_iter_no_change, tol
         As in the transformers.
     lr : float, default=1e-4
         AdamW learning rate of the encoder (small: it is pretrained).
@@ -133,6 +133,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         n_epochs=None,
         max_time=None,
         early_stopping=False,
+        checkpoint_path=None,
+        checkpoint_every=50,
         n_iter_no_change=20,
         tol=1e-3,
         lr=1e-4,
@@ -154,6 +156,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         self.n_epochs = n_epochs
         self.max_time = max_time
         self.early_stopping = early_stopping
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.lr = lr

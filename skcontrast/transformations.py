@@ -82,6 +82,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
     early_stopping : bool, default=False
         Stop when a moving average of the loss improves by less than ``tol`` (relative)
         for ``n_iter_no_change`` steps.
+    checkpoint_path : str, path or None, default=None
+        Save a training checkpoint here every ``checkpoint_every`` steps; a later ``fit`` with
+        the same data and parameters resumes from it and, on the CPU, ends with exactly the
+        weights of an uninterrupted fit. A checkpoint from another fit is a clear error.
+    checkpoint_every : int, default=50
     n_iter_no_change : int, default=20
     tol : float, default=1e-3
     lr : float, default=3e-4
@@ -159,6 +164,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         n_epochs=None,
         max_time=None,
         early_stopping=False,
+        checkpoint_path=None,
+        checkpoint_every=50,
         n_iter_no_change=20,
         tol=1e-3,
         lr=3e-4,
@@ -189,6 +196,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.n_epochs = n_epochs
         self.max_time = max_time
         self.early_stopping = early_stopping
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.lr = lr
@@ -328,8 +337,8 @@ class AimTSTransformer(BaseContrastiveTransformer):
     pretrained : AimTSTransformer, path or None, default=None
         Start from this fitted encoder (the architecture parameters must match);
         ``n_iters=0`` or ``n_epochs=0`` uses it as is, more continues training on this data.
-    normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, n_iter_no_change, \
-tol, standardize, inference_batch_size, device, mixed_precision, verbose, random_state
+    normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
+checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``
         means 30 steps (a CPU budget: one step encodes 10 augmented copies of each series).
     lr : float, default=7e-4
@@ -389,6 +398,8 @@ tol, standardize, inference_batch_size, device, mixed_precision, verbose, random
         n_epochs=None,
         max_time=None,
         early_stopping=False,
+        checkpoint_path=None,
+        checkpoint_every=50,
         n_iter_no_change=20,
         tol=1e-3,
         lr=7e-4,
@@ -426,6 +437,8 @@ tol, standardize, inference_batch_size, device, mixed_precision, verbose, random
         self.n_epochs = n_epochs
         self.max_time = max_time
         self.early_stopping = early_stopping
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.lr = lr

@@ -1,0 +1,83 @@
+"""Resumable training: interrupted + resumed == uninterrupted, bit for bit, on the CPU."""
+
+import numpy as np
+import pytest
+import torch
+
+from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
+from skcontrast._training import BatchSampler
+
+MAKERS = {
+    "btsf": lambda **kw: BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **kw}),
+    "aimts": lambda **kw: AimTSTransformer(**{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}),
+    "aimts_clf": lambda **kw: AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], **kw}),
+}
+
+
+def crash_at_step(monkeypatch, step):
+    """Make the batch sampler fail when asked for batch number ``step`` (1-based)."""
+    calls = {"n": 0}
+    original = BatchSampler.next
+
+    def failing(self):
+        calls["n"] += 1
+        if calls["n"] == step:
+            raise RuntimeError("simulated crash")
+        return original(self)
+
+    monkeypatch.setattr(BatchSampler, "next", failing)
+
+
+@pytest.mark.parametrize("kind", list(MAKERS))
+def test_interrupted_then_resumed_fit_equals_uninterrupted(kind, panel, tmp_path, monkeypatch):
+    X, y = panel
+    make = MAKERS[kind]
+    reference = make(n_iters=10).fit(X, y)
+    path = tmp_path / "fit.ckpt"
+    with monkeypatch.context() as m:
+        crash_at_step(m, 8)  # 7 steps done, last checkpoint at step 6
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            make(n_iters=10, checkpoint_path=str(path), checkpoint_every=3).fit(X, y)
+    assert path.exists()
+    resumed = make(n_iters=10, checkpoint_path=str(path), checkpoint_every=3).fit(X, y)
+    assert resumed.loss_history_ == reference.loss_history_
+    for p, q in zip(resumed.network_.state_dict().values(), reference.network_.state_dict().values()):
+        assert torch.equal(p, q)
+
+
+def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path):
+    X, y = panel
+    path = str(tmp_path / "fit.ckpt")
+    MAKERS["btsf"](n_iters=3, checkpoint_path=path, checkpoint_every=1).fit(X)
+    with pytest.raises(ValueError, match="other data or parameters"):
+        MAKERS["btsf"](n_iters=3, checkpoint_path=path, checkpoint_every=1).fit(X + 1)
+    with pytest.raises(ValueError, match="other data or parameters"):
+        MAKERS["btsf"](n_iters=3, rank=3, checkpoint_path=path, checkpoint_every=1).fit(X)
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="cannot be read.*delete it"):
+        MAKERS["btsf"](n_iters=3, checkpoint_path=str(tmp_path / "junk.ckpt")).fit(X)
+
+
+def test_a_finished_checkpoint_resumes_to_the_same_result_without_training(panel, tmp_path, monkeypatch):
+    X, _ = panel
+    path = str(tmp_path / "fit.ckpt")
+    first = MAKERS["btsf"](n_iters=6, checkpoint_path=path, checkpoint_every=3).fit(X)
+    crash_at_step(monkeypatch, 1)  # any training step would now fail
+    again = MAKERS["btsf"](n_iters=6, checkpoint_path=path, checkpoint_every=3).fit(X)
+    np.testing.assert_array_equal(again.transform(X).to_numpy(), first.transform(X).to_numpy())
+
+
+def test_interrupt_message_names_the_resume_step(panel, tmp_path, monkeypatch):
+    X, _ = panel
+    calls = {"n": 0}
+    original = BatchSampler.next
+
+    def interrupting(self):
+        calls["n"] += 1
+        if calls["n"] == 6:
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(BatchSampler, "next", interrupting)
+    with pytest.warns(UserWarning, match="interrupted after 5 of 10 steps.*resumes from step 4"):
+        MAKERS["btsf"](n_iters=10, checkpoint_path=str(tmp_path / "c.ckpt"), checkpoint_every=2).fit(X)

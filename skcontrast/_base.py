@@ -114,7 +114,7 @@ class TorchTrainingMixin:
                 f"X has {n_channels} channel(s), but {name} was fitted on series with "
                 f"{self.n_channels_in_}; pass series with the same variables as in fit."
             )
-        if n_timepoints != self.n_timepoints_in_:
+        if self.n_timepoints_in_ is not None and n_timepoints != self.n_timepoints_in_:
             n_features = n_channels * n_timepoints
             raise ValueError(
                 f"X has {n_features} features, but {name} is expecting "
@@ -148,13 +148,15 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         "scitype:transform-output": "Primitives",
         "scitype:instancewise": False,
         "scitype:transform-labels": "None",
-        "X_inner_mtype": "numpy3D",
+        # numpy3D input is taken as is; other containers (unequal lengths too) arrive as a
+        # list of (time, channels) frames, which sktime converts anything else to first
+        "X_inner_mtype": ["df-list", "numpy3D"],
         "y_inner_mtype": "None",
         "requires_y": False,
         "fit_is_empty": False,
         "capability:multivariate": True,
         "capability:missing_values": False,
-        "capability:unequal_length": False,
+        "capability:unequal_length": True,
         "capability:categorical_in_X": False,
         "capability:random_state": True,
         "property:randomness": "derandomized",
@@ -237,7 +239,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
-        return self._fit_panels([X])
+        # unequal lengths: one panel per length, sampled like a corpus (no padding anywhere)
+        return self._fit_panels([panel for _, panel in _groups_by_length(X)])
 
     def _fit_panels(self, panels):
         """Train on a list of numpy3D panels (one, or a corpus) and set the fitted state."""
@@ -287,16 +290,25 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return apply_in_batches(self, lambda batch: self._encode(network, batch), X, device)
 
     def _transform(self, X, y=None):
-        X = check_panel(X, type(self).__name__)
-        self._check_transform_input(X)
-        X = normalize_panel(X, self.normalize)
         device = resolve_device(self.device)
         # a copy on the device: the fitted weights themselves stay on the CPU
         network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
-        features = self._encode_panel(network, X, device)
-        if self.standardize:
-            features = (features - self.feature_mean_) / self.feature_scale_
-        return self._pool(features)
+        rows, outputs = [], []
+        # series of one length at a time: a row never depends on the other series' lengths
+        for index, panel in _groups_by_length(X):
+            panel = check_panel(panel, type(self).__name__)
+            self._check_transform_input(panel)
+            features = self._encode_panel(network, normalize_panel(panel, self.normalize), device)
+            if self.standardize:
+                features = (features - self.feature_mean_) / self.feature_scale_
+            rows.append(index)
+            outputs.append(self._pool(features))
+        if len(outputs) == 1:
+            return outputs[0]
+        out = np.empty((sum(len(o) for o in outputs), outputs[0].shape[1]), dtype=outputs[0].dtype)
+        for index, values in zip(rows, outputs):
+            out[index] = values
+        return out
 
     # -- persistence -------------------------------------------------------------------
     def save_weights(self, path):
@@ -312,6 +324,25 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def load_weights(cls, path):
         """Return a fitted estimator from a file written by :meth:`save_weights`."""
         return load_weights(cls, path)
+
+
+def _groups_by_length(X):
+    """``[(row indices, numpy3D panel)]``: the series of ``X`` grouped by length.
+
+    ``X`` is numpy3D (one group) or sktime's ``df-list`` (one ``(time, channels)`` frame per
+    series, unequal lengths).
+    """
+    if isinstance(X, np.ndarray):
+        return [(np.arange(len(X)), X)]
+    series = [np.asarray(frame, dtype=np.float64).T for frame in X]  # (C, T_i)
+    channels = {s.shape[0] for s in series}
+    if len(channels) > 1:
+        raise ValueError(f"series have different channel counts {sorted(channels)}; every series needs the same variables.")
+    lengths = np.array([s.shape[1] for s in series])
+    return [
+        (np.flatnonzero(lengths == length), np.stack([series[i] for i in np.flatnonzero(lengths == length)]))
+        for length in np.unique(lengths)
+    ]
 
 
 def _is_corpus(X) -> bool:

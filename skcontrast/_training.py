@@ -34,11 +34,18 @@ class BatchSampler:
     With one panel this is plain epoch-wise shuffling.
     """
 
-    def __init__(self, sizes, batch_size, rng: np.random.Generator):
+    def __init__(self, sizes, batch_size, rng: np.random.Generator, min_batch=2):
         self.sizes = np.asarray(sizes)
-        self.batch_sizes = [min(batch_size, n) for n in self.sizes]
-        self.n_batches = [math.ceil(n / b) for n, b in zip(self.sizes, self.batch_sizes)]
-        self.steps_per_epoch = int(sum(self.n_batches))
+        # panels too small for a batch (a lone series of its length: no negatives, and
+        # BatchNorm cannot train on one sample) are encoded but not trained on
+        self.weights = np.where(self.sizes >= min_batch, self.sizes, 0)
+        if self.weights.sum() == 0:
+            self.weights = self.sizes
+        # near-equal batches, never one of a single series when a panel has two or more
+        self.n_batches = [
+            max(1, min(math.ceil(n / min(batch_size, n)), n // min_batch)) for n in self.sizes
+        ]
+        self.steps_per_epoch = int(sum(b for b, w in zip(self.n_batches, self.weights) if w))
         self.rng = rng
         self.queues = [[] for _ in self.sizes]
 
@@ -53,7 +60,7 @@ class BatchSampler:
         self.queues = [[b.numpy() for b in q] for q in state["queues"]]
 
     def next(self):
-        d = 0 if len(self.sizes) == 1 else int(self.rng.choice(len(self.sizes), p=self.sizes / self.sizes.sum()))
+        d = 0 if len(self.sizes) == 1 else int(self.rng.choice(len(self.sizes), p=self.weights / self.weights.sum()))
         if not self.queues[d]:
             self.queues[d] = np.array_split(self.rng.permutation(self.sizes[d]), self.n_batches[d])
         return d, self.queues[d].pop(0)
@@ -130,7 +137,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     name = type(est).__name__
     rng = np.random.default_rng(seed)
     batch_size = est.batch_size
-    sampler = BatchSampler([len(p) for p in panels], batch_size, rng)
+    min_batch = 1 if getattr(est, "_trains_on_single_series", False) else 2
+    sampler = BatchSampler([len(p) for p in panels], batch_size, rng, min_batch)
     total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
     optimizer = est._make_optimizer(network)
     tensors = [torch.from_numpy(p) for p in panels]
@@ -155,7 +163,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
         network.load_state_dict(resumed["network"])
         optimizer.load_state_dict(resumed["optimizer"])
         batch_size = resumed["batch_size"]
-        sampler = BatchSampler(sampler.sizes, batch_size, rng)
+        sampler = BatchSampler(sampler.sizes, batch_size, rng, min_batch)
         sampler.load_state_dict(resumed["sampler"])
         history = list(resumed["history"])
         if plateau is not None and resumed["plateau"] is not None:
@@ -193,7 +201,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
                 batch_size = max(1, len(idx) // 2)
                 warnings.warn(f"{name}: out of GPU memory at a batch of {len(idx)} series; "
                               f"continuing with batch_size={batch_size}.", UserWarning, stacklevel=3)  # fmt: skip
-                sampler = BatchSampler(sampler.sizes, batch_size, rng)  # the step is retried
+                sampler = BatchSampler(sampler.sizes, batch_size, rng, min_batch)  # the step is retried
                 continue
             optimizer.step()
             if after_step is not None:

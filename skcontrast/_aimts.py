@@ -109,14 +109,15 @@ class ImageContext:
     def __init__(self, est, network, panels, device):
         self.est, self.device = est, device
         self.value_ranges = [
-            torch.from_numpy(np.stack([p.min(axis=(0, 2)), p.max(axis=(0, 2))], axis=1)).to(device)
+            torch.from_numpy(np.stack([np.nanmin(p, axis=(0, 2)), np.nanmax(p, axis=(0, 2))], axis=1)).to(device)
             for p in panels
         ]
         self.cells = None
         if est.image != "line":  # (n, C, size, size) per panel
             self.cells = [
                 torch.from_numpy(np.concatenate(
-                    [pyts_images(p[:, c : c + 1], est.image, est.image_size) for c in range(p.shape[1])], axis=1
+                    # missing values drawn at the series mean (0 after z-normalisation)
+                    [pyts_images(np.nan_to_num(p[:, c : c + 1]), est.image, est.image_size) for c in range(p.shape[1])], axis=1
                 ))  # fmt: skip
                 for p in panels
             ]

@@ -155,7 +155,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         "requires_y": False,
         "fit_is_empty": False,
         "capability:multivariate": True,
-        "capability:missing_values": False,
+        "capability:missing_values": True,
         "capability:unequal_length": True,
         "capability:categorical_in_X": False,
         "capability:random_state": True,

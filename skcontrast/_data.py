@@ -57,8 +57,12 @@ def check_not_one_series_with_labels(X, y, estimator_name: str):
         )
 
 
-def check_panel(X: np.ndarray, estimator_name: str) -> np.ndarray:
-    """Validate a numpy3D panel and return it as a contiguous float32 array."""
+def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> np.ndarray:
+    """Validate a numpy3D panel and return it as a contiguous float32 array.
+
+    NaN marks a missing value (allowed unless ``allow_nan=False``); infinities, values
+    beyond float32 and channels without a single observed value are errors.
+    """
     if X.dtype == object or not np.issubdtype(X.dtype, np.number):
         raise TypeError(
             f"{estimator_name} needs numeric series, got dtype {X.dtype}. Convert X to "
@@ -73,13 +77,23 @@ def check_panel(X: np.ndarray, estimator_name: str) -> np.ndarray:
         )
     with np.errstate(over="ignore", invalid="ignore"):
         X = np.ascontiguousarray(X, dtype=np.float32)
-    if not np.isfinite(X).all():
-        n_bad = int((~np.isfinite(X)).any(axis=(1, 2)).sum())
+    missing = np.isnan(X)
+    bad = np.isinf(X) | (missing if not allow_nan else False)
+    if bad.any():
+        n_bad = int(bad.any(axis=(1, 2)).sum())
+        what = "NaN or infinite values" if not allow_nan else "infinite values"
         raise ValueError(
-            f"X contains NaN or infinite values (or values beyond float32 range) in "
-            f"{n_bad} of {n} series. {estimator_name} needs complete, finite series: "
-            "impute them first, e.g. with sktime.transformations.series.impute.Imputer, "
+            f"X contains {what} (or values beyond float32 range) in {n_bad} of {n} series. "
+            f"{estimator_name} needs finite series{'' if not allow_nan else ' (NaN marks a missing value)'}: "
+            "clip or impute them first, e.g. with sktime.transformations.series.impute.Imputer, "
             "or drop those series."
+        )
+    empty = missing.all(axis=2)
+    if empty.any():
+        series, channel = np.argwhere(empty)[0]
+        raise ValueError(
+            f"{estimator_name}: channel {channel} of series {series} has no observed value (all "
+            f"NaN; {int(empty.sum())} such channels). Impute or drop them first."
         )
     return X
 
@@ -88,12 +102,14 @@ def normalize_panel(X: np.ndarray, how) -> np.ndarray:
     """Per-series, per-channel normalisation.
 
     ``"zscore"`` subtracts each channel's mean and divides by its standard deviation; a
-    constant channel (std 0) becomes all zeros rather than NaN. ``None`` leaves X as is.
+    constant channel (std 0) becomes all zeros rather than NaN; missing values (NaN) are
+    ignored in the statistics and stay missing. ``None`` leaves X as is.
     """
     if how is None:
         return X
-    mean = X.mean(axis=2, keepdims=True, dtype=np.float64)
-    std = X.std(axis=2, keepdims=True, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(X, axis=2, keepdims=True, dtype=np.float64)
+        std = np.nanstd(X, axis=2, keepdims=True, dtype=np.float64)
     # constant channels: no scale information, map to zero instead of dividing by 0
     std[std < 1e-8] = 1.0
-    return ((X - mean) / std).astype(np.float32)
+    return ((X - mean) / std).astype(np.float32)  # NaN (missing) stays NaN

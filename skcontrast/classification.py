@@ -112,7 +112,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         "X_inner_mtype": "numpy3D",
         "capability:multivariate": True,
         "capability:unequal_length": False,
-        "capability:missing_values": False,
+        "capability:missing_values": True,
         "capability:predict_proba": True,
         "capability:random_state": True,
         "property:randomness": "derandomized",

@@ -34,9 +34,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
     Input: a 3-D array ``(n_series, n_channels, n_timepoints)``, any sktime panel container,
     or a 2-D array ``(n_series, n_timepoints)`` read as univariate series (the scikit-learn
     convention; sktime itself would read a 2-D array as one series). Unequal lengths are
-    accepted in sktime containers (series are grouped by length, never padded). Values must
-    be finite; ``transform`` needs the fitted channel count, and the fitted length when all
-    training series had one length.
+    accepted in sktime containers (series are grouped by length, never padded). NaN marks a
+    missing value (masked in the encoders, as TS2Vec does); infinite values are an error.
+    ``transform`` needs the fitted channel count, and the fitted length when all training
+    series had one length.
 
     Parameters
     ----------

@@ -272,15 +272,15 @@ def test_diverging_loss_is_a_clear_error(panel, monkeypatch):
 
 
 # -- bad input ----------------------------------------------------------------------------
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_values_are_rejected(panel, bad):
+@pytest.mark.parametrize("bad", [np.inf, -np.inf])
+def test_infinite_values_are_rejected(panel, bad):
     X, _ = panel
     X = X.copy()
     X[2, 0, 5] = bad
-    with pytest.raises(ValueError, match="NaN or infinite.*1 of 12 series.*impute"):
+    with pytest.raises(ValueError, match="infinite values.*1 of 12 series.*impute"):
         tiny_btsf().fit(X)
     t = tiny_btsf().fit(panel[0])
-    with pytest.raises(ValueError, match="NaN or infinite"):
+    with pytest.raises(ValueError, match="infinite values"):
         t.transform(X)
 
 

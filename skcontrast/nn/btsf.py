@@ -140,7 +140,8 @@ class BTSFNetwork(nn.Module):
         """FFT of each channel along time, as real+imag channels or log-magnitude."""
         # FFTs run in float32 even under bf16 autocast (no bf16 FFT kernels)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            spec = torch.fft.rfft(x.float(), dim=-1, norm="ortho")
+            # missing values count as the series mean (0 after z-normalisation)
+            spec = torch.fft.rfft(torch.nan_to_num(x.float()), dim=-1, norm="ortho")
             if self.spectrum == "complex":
                 return torch.cat([spec.real, spec.imag], dim=1)
             return torch.log1p(spec.abs())

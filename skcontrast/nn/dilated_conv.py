@@ -57,7 +57,8 @@ class ConvBlock(nn.Module):
 class DilatedConvEncoder(nn.Module):
     """Input projection, then ``depth`` residual blocks with dilation ``2**i``.
 
-    Maps ``(batch, in_channels, length)`` to ``(batch, out_channels, length)``.
+    Maps ``(batch, in_channels, length)`` to ``(batch, out_channels, length)``; NaN inputs are
+    treated as missing (masked after the input projection).
     The receptive field is ``1 + 2 (kernel_size - 1) (2**depth - 1)`` positions.
     """
 
@@ -85,4 +86,8 @@ class DilatedConvEncoder(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output_fc(self.blocks(self.input_fc(x)))
+        # missing values (NaN), as TS2Vec: a step with any missing channel gets zero features
+        # after the input projection, so it carries no signal into the convolutions
+        observed = ~torch.isnan(x).any(dim=1, keepdim=True)
+        h = self.input_fc(torch.nan_to_num(x)) * observed
+        return self.output_fc(self.blocks(h))

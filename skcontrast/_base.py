@@ -285,9 +285,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return self
 
     # -- transform ---------------------------------------------------------------------
-    def _encode_panel(self, network, X, device):
-        """Encode a normalised panel in batches of ``inference_batch_size`` (bounded memory)."""
-        return apply_in_batches(self, lambda batch: self._encode(network, batch), X, device)
+    def _encode_panel(self, network, X, device, prepare=None):
+        """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
+        return apply_in_batches(self, lambda batch: self._encode(network, batch), X, device, prepare)
 
     def _transform(self, X, y=None):
         device = resolve_device(self.device)
@@ -298,9 +298,13 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         for index, panel in _groups_by_length(X):
             panel = check_panel(panel, type(self).__name__)
             self._check_transform_input(panel)
-            features = self._encode_panel(network, normalize_panel(panel, self.normalize), device)
-            if self.standardize:
-                features = (features - self.feature_mean_) / self.feature_scale_
+            # normalised chunk by chunk: no normalised copy of the whole panel
+            features = self._encode_panel(
+                network, panel, device, prepare=lambda rows: normalize_panel(rows, self.normalize)
+            )
+            if self.standardize:  # in place: the output table is the one O(n) allocation
+                features -= self.feature_mean_
+                features /= self.feature_scale_
             rows.append(index)
             outputs.append(self._pool(features))
         if len(outputs) == 1:

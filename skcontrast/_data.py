@@ -112,4 +112,7 @@ def normalize_panel(X: np.ndarray, how) -> np.ndarray:
         std = np.nanstd(X, axis=2, keepdims=True, dtype=np.float64)
     # constant channels: no scale information, map to zero instead of dividing by 0
     std[std < 1e-8] = 1.0
-    return ((X - mean) / std).astype(np.float32)  # NaN (missing) stays NaN
+    # statistics in float64, the arithmetic in float32: no float64 copy of the panel
+    out = X - mean.astype(np.float32)
+    out /= std.astype(np.float32)
+    return out  # NaN (missing) stays NaN

@@ -98,19 +98,22 @@ def _release_device_memory(device):
         torch.cuda.empty_cache()
 
 
-def apply_in_batches(est, fn, X: np.ndarray, device) -> np.ndarray:
+def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray:
     """``fn`` over chunks of ``est.inference_batch_size`` rows (bounded memory), as numpy.
 
-    On CUDA out-of-memory the chunk is halved and retried, with a warning.
+    ``prepare`` (e.g. normalisation) is applied to each numpy chunk, so no transformed copy
+    of the whole panel is ever made. On CUDA out-of-memory the chunk is halved and retried,
+    with a warning.
     """
-    name, out, start = type(est).__name__, [], 0
+    name, out, start = type(est).__name__, None, 0
     chunk = min(est.inference_batch_size, max(len(X), 1))
     with torch.inference_mode():
         while start < len(X):
-            batch = torch.from_numpy(X[start : start + chunk]).to(device)
+            rows = X[start : start + chunk]
+            batch = torch.from_numpy(rows if prepare is None else prepare(rows)).to(device)
             try:
                 with autocast(device, est.mixed_precision):
-                    out.append(fn(batch).float().cpu().numpy())
+                    values = fn(batch).float().cpu().numpy()
             except torch.cuda.OutOfMemoryError:
                 if chunk == 1:
                     raise
@@ -120,8 +123,11 @@ def apply_in_batches(est, fn, X: np.ndarray, device) -> np.ndarray:
                 warnings.warn(f"{name}: out of GPU memory while encoding; retrying with "
                               f"{chunk} series at a time.", UserWarning, stacklevel=3)  # fmt: skip
                 continue
-            start += len(out[-1])
-    return np.concatenate(out)
+            if out is None:  # one allocation for the result, filled chunk by chunk
+                out = np.empty((len(X), *values.shape[1:]), dtype=values.dtype)
+            out[start : start + len(values)] = values
+            start += len(values)
+    return out
 
 
 def run_training(est, network, panels, device, seed, loss_fn, after_step=None, extra_state=None):

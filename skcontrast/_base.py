@@ -240,7 +240,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
         # unequal lengths: one panel per length, sampled like a corpus (no padding anywhere)
-        return self._fit_panels([panel for _, panel in _groups_by_length(X)])
+        return self._fit_panels([panel for _, panel in groups_by_length(X)])
 
     def _fit_panels(self, panels):
         """Train on a list of numpy3D panels (one, or a corpus) and set the fitted state."""
@@ -295,7 +295,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
         rows, outputs = [], []
         # series of one length at a time: a row never depends on the other series' lengths
-        for index, panel in _groups_by_length(X):
+        for index, panel in groups_by_length(X):
             panel = check_panel(panel, type(self).__name__)
             self._check_transform_input(panel)
             # normalised chunk by chunk: no normalised copy of the whole panel
@@ -330,7 +330,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return load_weights(cls, path)
 
 
-def _groups_by_length(X):
+def groups_by_length(X):
     """``[(row indices, numpy3D panel)]``: the series of ``X`` grouped by length.
 
     ``X`` is numpy3D (one group) or sktime's ``df-list`` (one ``(time, channels)`` frame per

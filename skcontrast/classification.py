@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from skcontrast._aimts import check_architecture, resolve_pretrained
-from skcontrast._base import TorchTrainingMixin
+from skcontrast._base import TorchTrainingMixin, groups_by_length
 from skcontrast._data import check_panel, normalize_panel
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._training import apply_in_batches, run_training
@@ -43,10 +43,15 @@ class _FineTuneNetwork(nn.Module):
         return self.head((self.features(x) - self.feature_mean) / self.feature_scale)
 
     @torch.no_grad()
-    def fit_feature_scaling(self, X, batch_size):
+    def fit_feature_scaling(self, panels, batch_size, device):
+        """Feature statistics of the current encoder over numpy3D ``panels``."""
         was_training = self.training
         self.eval()
-        feats = torch.cat([self.features(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
+        feats = torch.cat([
+            self.features(torch.from_numpy(p[i : i + batch_size]).to(device))
+            for p in panels
+            for i in range(0, len(p), batch_size)
+        ])  # fmt: skip
         self.feature_mean.copy_(feats.mean(dim=0))
         self.feature_scale.copy_(feats.std(dim=0, correction=0).clamp(min=1e-6))
         self.train(was_training)
@@ -109,9 +114,10 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         "authors": ["skcontrast developers"],
         "maintainers": ["skcontrast developers"],
         "python_dependencies": "torch",
-        "X_inner_mtype": "numpy3D",
+        # numpy3D as is; other containers (unequal lengths too) as a list of frames
+        "X_inner_mtype": ["df-list", "numpy3D"],
         "capability:multivariate": True,
-        "capability:unequal_length": False,
+        "capability:unequal_length": True,
         "capability:missing_values": True,
         "capability:predict_proba": True,
         "capability:random_state": True,
@@ -203,40 +209,55 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     def _fit(self, X, y):
         self._check_params()
         name = type(self).__name__
-        X = normalize_panel(check_panel(X, name), self.normalize)
-        self.n_channels_in_, self.n_timepoints_in_ = X.shape[1], X.shape[2]
-        self.n_features_in_ = X.shape[1] * X.shape[2]
-        targets = torch.from_numpy(np.searchsorted(self.classes_, y)).long()
+        # one panel per series length (no padding); labels follow their series
+        groups = groups_by_length(X)
+        panels = [normalize_panel(check_panel(p, name), self.normalize) for _, p in groups]
+        all_labels = np.searchsorted(self.classes_, y)
+        targets = [torch.from_numpy(all_labels[index]).long() for index, _ in groups]
+        n_channels = panels[0].shape[1]
+        lengths = {p.shape[2] for p in panels}
+        self.n_channels_in_ = n_channels
+        self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
+        if self.n_timepoints_in_ is not None:
+            self.n_features_in_ = n_channels * self.n_timepoints_in_
         device = resolve_device(self.device)
         seed = self._seed()
         with isolated_seed(seed, device):
             network = _FineTuneNetwork(
-                X.shape[1], len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
+                n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
             )
             if self.pretrained is not None:
                 self._init_encoder(network)
             network = network.to(device)
-            network.fit_feature_scaling(torch.from_numpy(X).to(device), self.inference_batch_size)
+            network.fit_feature_scaling(panels, self.inference_batch_size, device)
 
             def loss(net, batch, step):
-                labels = targets[torch.from_numpy(step.indices)].to(device)
+                labels = targets[step.dataset][torch.from_numpy(step.indices)].to(device)
                 return F.cross_entropy(net(batch).float(), labels)
 
             self.loss_history_, self.stop_reason_ = run_training(
-                self, network, [X], device, seed, loss
+                self, network, panels, device, seed, loss
             )
         self.n_iters_ = len(self.loss_history_)
         self.network_ = network.cpu().eval()
         return self
 
     def _predict_proba(self, X):
-        X = check_panel(X, type(self).__name__)
-        self._check_fitted_shape(X)  # the head reads each fitted channel at the fitted length
-        X = normalize_panel(X, self.normalize)
         device = resolve_device(self.device)
         # a copy on the device: the fitted weights themselves stay on the CPU
         network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
-        return apply_in_batches(self, lambda batch: torch.softmax(network(batch).float(), dim=-1), X, device)
+        out = None
+        for index, panel in groups_by_length(X):
+            panel = check_panel(panel, type(self).__name__)
+            self._check_fitted_shape(panel)  # the head reads each fitted channel
+            proba = apply_in_batches(
+                self, lambda batch: torch.softmax(network(batch).float(), dim=-1), panel, device,
+                prepare=lambda rows: normalize_panel(rows, self.normalize),
+            )  # fmt: skip
+            if out is None:
+                out = np.empty((len(X), proba.shape[1]))
+            out[index] = proba
+        return out
 
     def _predict(self, X):
         return self.classes_[self._predict_proba(X).argmax(axis=1)]

@@ -60,3 +60,16 @@ def test_different_channel_counts_are_rejected():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError):
         tiny(BTSFTransformer).fit(as_df_list([rng.standard_normal((1, 10)), rng.standard_normal((2, 12))]))
+
+
+def test_classifier_unequal_lengths():
+    from skcontrast import AimTSClassifier
+
+    X, y = load_japanese_vowels(return_X_y=True)
+    X, y = X.iloc[:40], y[:40]
+    clf = AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], "n_iters": 5}).fit(X, y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (40, len(np.unique(y))) and np.allclose(proba.sum(axis=1), 1)
+    assert clf.n_timepoints_in_ is None
+    # a series alone gets the row it gets among others of other lengths
+    np.testing.assert_allclose(clf.predict_proba(X.iloc[[5]]), proba[[5]], rtol=1e-5, atol=1e-6)

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from skcontrast import AimTSTransformer
-from skcontrast._training import Step
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
 

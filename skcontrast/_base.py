@@ -29,7 +29,7 @@ from skcontrast._data import (
 )
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._torch_utils import isolated_seed, resolve_device
-from skcontrast._training import apply_in_batches, n_steps, run_training
+from skcontrast._training import apply_in_batches, run_training
 
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
@@ -122,6 +122,33 @@ class TorchTrainingMixin:
                 f"time points, the transformer was fitted on {self.n_timepoints_in_}. "
                 "Resample, pad or truncate them to that length."
             )
+
+    def _check_input_shape(self, X):
+        """Hook: shapes a fitted estimator accepts (AimTS's encoder accepts any)."""
+        self._check_fitted_shape(X)
+
+    def _network_on(self, device):
+        """The fitted network on ``device``: itself on the CPU, else a copy (weights stay on CPU)."""
+        return self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
+
+    def _rows_by_length(self, X, rows_of):
+        """``rows_of(panel)`` for each equal-length group of ``X``, rows in input order.
+
+        Each group is validated and never padded, so a row never depends on the lengths of
+        the other series; a single group is returned without a copy.
+        """
+        groups = groups_by_length(X)
+        out = None
+        for index, panel in groups:
+            panel = check_panel(panel, type(self).__name__)
+            self._check_input_shape(panel)
+            values = rows_of(panel)
+            if len(groups) == 1:
+                return values
+            if out is None:
+                out = np.empty((len(X), values.shape[1]), dtype=values.dtype)
+            out[index] = values
+        return out
 
     def check_is_fitted(self, method_name=None):
         """Raise a NotFittedError that scikit-learn and sktime both recognise."""
@@ -234,9 +261,6 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit_transform(as_sklearn_panel(X), y)
 
-    def _check_transform_input(self, X):
-        self._check_fitted_shape(X)
-
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
         # unequal lengths: one panel per length, sampled like a corpus (no padding anywhere)
@@ -256,7 +280,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         if self.n_channels_in_ is not None and self.n_timepoints_in_ is not None:
             self.n_features_in_ = self.n_channels_in_ * self.n_timepoints_in_
         sizes = [len(p) for p in panels]
-        if n_steps(self, sizes, 1) == 0 and max(sizes) < 2:
+        if max(sizes) < 2:  # n_steps() then skips training
             warnings.warn(
                 f"{name} got a single series: a contrastive loss needs other series as "
                 "negatives, so training is skipped and the network keeps its seeded initial "
@@ -291,13 +315,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     def _transform(self, X, y=None):
         device = resolve_device(self.device)
-        # a copy on the device: the fitted weights themselves stay on the CPU
-        network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
-        rows, outputs = [], []
-        # series of one length at a time: a row never depends on the other series' lengths
-        for index, panel in groups_by_length(X):
-            panel = check_panel(panel, type(self).__name__)
-            self._check_transform_input(panel)
+        network = self._network_on(device)
+
+        def rows_of(panel):
             # normalised chunk by chunk: no normalised copy of the whole panel
             features = self._encode_panel(
                 network, panel, device, prepare=lambda rows: normalize_panel(rows, self.normalize)
@@ -305,14 +325,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
             if self.standardize:  # in place: the output table is the one O(n) allocation
                 features -= self.feature_mean_
                 features /= self.feature_scale_
-            rows.append(index)
-            outputs.append(self._pool(features))
-        if len(outputs) == 1:
-            return outputs[0]
-        out = np.empty((sum(len(o) for o in outputs), outputs[0].shape[1]), dtype=outputs[0].dtype)
-        for index, values in zip(rows, outputs):
-            out[index] = values
-        return out
+            return self._pool(features)
+
+        return self._rows_by_length(X, rows_of)
 
     # -- persistence -------------------------------------------------------------------
     def save_weights(self, path):

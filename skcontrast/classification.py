@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import torch
@@ -244,20 +243,15 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
 
     def _predict_proba(self, X):
         device = resolve_device(self.device)
-        # a copy on the device: the fitted weights themselves stay on the CPU
-        network = self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
-        out = None
-        for index, panel in groups_by_length(X):
-            panel = check_panel(panel, type(self).__name__)
-            self._check_fitted_shape(panel)  # the head reads each fitted channel
-            proba = apply_in_batches(
+        network = self._network_on(device)
+
+        def proba(panel):  # the head reads each fitted channel: shapes checked per group
+            return apply_in_batches(
                 self, lambda batch: torch.softmax(network(batch).float(), dim=-1), panel, device,
                 prepare=lambda rows: normalize_panel(rows, self.normalize),
-            )  # fmt: skip
-            if out is None:
-                out = np.empty((len(X), proba.shape[1]))
-            out[index] = proba
-        return out
+            ).astype(np.float64)  # fmt: skip
+
+        return self._rows_by_length(X, proba)
 
     def _predict(self, X):
         return self.classes_[self._predict_proba(X).argmax(axis=1)]

@@ -485,7 +485,7 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
             return features.max(axis=1)
         return features.reshape(len(features), -1)
 
-    def _check_transform_input(self, X):
+    def _check_input_shape(self, X):
         """Any length and channel count: the encoder is channel-independent and max-pools time."""
 
     @classmethod

@@ -2,7 +2,18 @@
 
 __version__ = "0.1.0"
 
+from skcontrast._ridge import HoldoutRidge
 from skcontrast.classification import AimTSClassifier
+from skcontrast.detection import RepresentationAnomalyDetector
+from skcontrast.forecasting import RepresentationForecaster
 from skcontrast.transformations import AimTSTransformer, BTSFTransformer
 
-__all__ = ["AimTSClassifier", "AimTSTransformer", "BTSFTransformer", "__version__"]
+__all__ = [
+    "AimTSClassifier",
+    "AimTSTransformer",
+    "BTSFTransformer",
+    "HoldoutRidge",
+    "RepresentationAnomalyDetector",
+    "RepresentationForecaster",
+    "__version__",
+]

@@ -28,6 +28,7 @@ from skcontrast._data import (
     normalize_panel,
 )
 from skcontrast._persistence import load_weights, save_weights
+from skcontrast._timesteps import stream_timesteps, windowed_timesteps
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._training import apply_in_batches, run_training
 
@@ -219,6 +220,25 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def _check_method_params(self):
         """Validate the method's own parameters (called at fit)."""
 
+    # per-timestep representations (forecasting, anomaly detection): a method returns
+    # ``(B, T, D)`` step features from _encode_timesteps, and its receptive field when the
+    # step encoder is causal (output at t reads x[..t] only), else None
+    _default_timestep_window = 201  # TS2Vec's causal sliding inference: 200 past steps + t
+
+    def _encode_timesteps(self, network, batch: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} has no per-timestep encoder.")
+
+    def _causal_receptive_field(self, network) -> int | None:
+        return None
+
+    def _check_channels(self, X):
+        """Hook: channel counts a fitted estimator accepts for per-timestep encoding."""
+        if self.n_channels_in_ is not None and X.shape[1] != self.n_channels_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} channel(s), but {type(self).__name__} was fitted on "
+                f"series with {self.n_channels_in_}; pass series with the same variables."
+            )
+
     def _default_n_iters(self, n_series: int) -> int:
         return 100
 
@@ -329,6 +349,83 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
         return self._rows_by_length(X, rows_of)
 
+    # -- per-timestep representations -----------------------------------------------
+    def transform_timesteps(self, X, window=None, pooled=False):
+        """Causal representation of every time point: ``r_t`` reads ``x[..t]`` only.
+
+        For forecasting and anomaly detection. A long series is encoded in chunks (memory
+        bounded by the output), never by re-encoding one window per step where the method's
+        step encoder is causal.
+
+        Parameters
+        ----------
+        X : one series or a panel of equal-length series
+            One series: a ``pd.DataFrame`` (rows = time, columns = variables), a
+            ``pd.Series`` or a 1-D array. A panel: a 3-D array ``(n_series, n_channels,
+            n_timepoints)``, a 2-D array ``(n_series, n_timepoints)`` or any sktime panel.
+            Values are used as given (no per-series normalisation, which would read the
+            future): standardise them with training statistics first.
+        window : int or None, default=None
+            ``None``: the method's own causal step features (BTSF: the dilated causal
+            temporal encoder, one streaming pass; methods with a non-causal encoder, such as
+            AimTS: the encoder's last step on the trailing window of 201 points, as in
+            TS2Vec). An int: the trailing window of this many points (NaN-padded at the
+            start of the series) is encoded for every step.
+        pooled : bool, default=False
+            Encode each trailing window (``window`` points, default 201) with the full
+            ``transform`` path of the method (e.g. BTSF's temporal-spectral fusion) and
+            return that row for every step: the whole representation, at the cost of one
+            encoder pass per step.
+
+        Returns
+        -------
+        ndarray of float32
+            ``(n_timepoints, n_features)`` for one series, ``(n_series, n_timepoints,
+            n_features)`` for a panel.
+        """
+        self.check_is_fitted()
+        name = type(self).__name__
+        panel, single = _timestep_input(X, name)
+        panel = check_panel(panel, name)
+        self._check_channels(panel)
+        mode, span = self._timestep_mode(window, pooled)
+        device = resolve_device(self.device)
+        network = self._network_on(device)
+        if mode == "stream":
+            values = stream_timesteps(self, network, panel, device, span)
+        else:
+            values = windowed_timesteps(self, network, panel, device, span, pooled)
+        return values[0] if single else values
+
+    def timestep_context(self, window=None, pooled=False) -> int:
+        """Past points (``t`` included) that the step representation of ``t`` reads.
+
+        ``transform_timesteps`` of the last ``timestep_context()`` points ends with the
+        same row as that of the whole series.
+        """
+        self.check_is_fitted()
+        return self._timestep_mode(window, pooled)[1]
+
+    def _timestep_mode(self, window, pooled):
+        """("stream", receptive field) or ("window", window length), validated."""
+        if pooled and window is None and self.n_timepoints_in_ is not None:
+            window = self.n_timepoints_in_  # the length the full encoder was fitted on
+        if window is not None and (
+            isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 1
+        ):
+            raise ValueError(f"window must be None or an integer >= 1, got {window!r}.")
+        if pooled and self.n_timepoints_in_ is not None and window != self.n_timepoints_in_:
+            raise ValueError(
+                f"pooled=True encodes each trailing window with the full {type(self).__name__}, "
+                f"which was fitted on series of {self.n_timepoints_in_} points: use "
+                f"window={self.n_timepoints_in_} (or None)."
+            )
+        if window is None and not pooled:
+            receptive_field = self._causal_receptive_field(self.network_)
+            if receptive_field is not None:
+                return "stream", int(receptive_field)
+        return "window", int(window or self._default_timestep_window)
+
     # -- persistence -------------------------------------------------------------------
     def save_weights(self, path):
         """Save the fitted state in a weights-only file (``torch.load(weights_only=True)``).
@@ -362,6 +459,38 @@ def groups_by_length(X):
         (np.flatnonzero(lengths == length), np.stack([series[i] for i in np.flatnonzero(lengths == length)]))
         for length in np.unique(lengths)
     ]
+
+
+def _timestep_input(X, name):
+    """``(numpy3D panel, is_single_series)`` for :meth:`transform_timesteps`."""
+    import pandas as pd
+
+    if isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim == 1):
+        return np.asarray(X, dtype=np.float64).reshape(1, 1, -1), True
+    if isinstance(X, pd.DataFrame) and not isinstance(X.index, pd.MultiIndex):
+        return X.to_numpy(dtype=np.float64).T[np.newaxis], True
+    panel = as_sklearn_panel(X)
+    if isinstance(panel, np.ndarray):
+        return panel, False
+    groups = groups_by_length(_sktime_inner(panel, name))
+    if len(groups) > 1:
+        raise ValueError(
+            f"{name}.transform_timesteps needs series of one length (got {len(groups)} "
+            "lengths); pass each series on its own."
+        )
+    return groups[0][1], False
+
+
+def _sktime_inner(X, name):
+    """A sktime panel container as a numpy3D array or a df-list (unequal lengths)."""
+    from sktime.datatypes import check_is_scitype, convert_to
+
+    if not check_is_scitype(X, scitype="Panel"):
+        raise TypeError(
+            f"{name}: could not read X ({type(X).__name__}) as a series or a panel; pass a "
+            "pd.DataFrame (time x variables), a 1-D/2-D/3-D array or an sktime panel."
+        )
+    return convert_to(X, to_type=["numpy3D", "df-list"])
 
 
 def _is_corpus(X) -> bool:

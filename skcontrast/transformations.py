@@ -256,6 +256,21 @@ class BTSFTransformer(BaseContrastiveTransformer):
     def _encode(self, network, batch):
         return network(self._instances(batch)).reshape(batch.shape[0], -1)
 
+    def _encode_timesteps(self, network, batch):
+        # the causal temporal branch before pooling: the spectral branch and the fusion
+        # need the whole series (pooled=True in transform_timesteps gives those)
+        if not network.uses_temporal:
+            raise ValueError(
+                f"{type(self).__name__}(fusion={self.fusion!r}) has no temporal encoder, so no "
+                "per-timestep features; use transform_timesteps(X, window=..., pooled=True)."
+            )
+        B, C, T = batch.shape
+        h = network.temporal_encoder(self._instances(batch))  # (B or B*C, d, T)
+        return h.reshape(B, -1, T).transpose(1, 2)
+
+    def _causal_receptive_field(self, network):
+        return network.temporal_encoder.receptive_field if network.uses_temporal else None
+
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
@@ -485,8 +500,20 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
             return features.max(axis=1)
         return features.reshape(len(features), -1)
 
+    def _encode_timesteps(self, network, batch):
+        # (B, C, D, T) per channel and step, channels pooled as in transform
+        h = network.timestep_features(batch).transpose(1, 3)  # (B, T, D, C)
+        if self.channel_pooling == "mean":
+            return h.mean(dim=-1)
+        if self.channel_pooling == "max":
+            return h.amax(dim=-1)
+        return h.transpose(2, 3).flatten(2)  # (B, T, C * D), channel-major as in _pool
+
     def _check_input_shape(self, X):
         """Any length and channel count: the encoder is channel-independent and max-pools time."""
+
+    def _check_channels(self, X):
+        """Any channel count (with ``channel_pooling="concat"`` the width follows it)."""
 
     @classmethod
     def get_test_params(cls, parameter_set="default"):

@@ -72,6 +72,9 @@ class DilatedConvEncoder(nn.Module):
         causal: bool = True,
     ):
         super().__init__()
+        self.causal = causal
+        # input steps one output step reads (towards the past only when causal)
+        self.receptive_field = 1 + 2 * (kernel_size - 1) * (2**depth - 1)
         self.input_fc = nn.Conv1d(in_channels, hidden_channels, 1)
         dims = [hidden_channels] * depth + [out_channels]
         self.blocks = nn.Sequential(

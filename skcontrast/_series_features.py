@@ -1,0 +1,109 @@
+"""What the forecaster and the detector share: one long series -> causal step features.
+
+Both follow the TS2Vec protocol: the series is z-normalised with training statistics, the
+transformer is trained on windows cut from the training series (its own per-series
+normalisation switched off, so windows keep their level), and every time point gets the
+causal representation ``r_t`` from ``transform_timesteps``. ``transformer="passthrough"``
+gives the raw lag window ``x[t - L + 1 .. t]`` instead: the linear baseline on the same
+context length.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+
+REPRESENTATIONS = ("timesteps", "pooled")
+
+
+def check_common_params(est):
+    """Validate the parameters the forecaster and the detector share."""
+    name = type(est).__name__
+    for p in ("window_length",):
+        v = getattr(est, p)
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 2:
+            raise ValueError(f"{name}: {p} must be an integer >= 2, got {v!r}.")
+    stride = est.train_stride
+    if stride is not None and (
+        isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1
+    ):
+        raise ValueError(f"{name}: train_stride must be None or an integer >= 1, got {stride!r}.")
+    if est.representation not in REPRESENTATIONS:
+        raise ValueError(
+            f"{name}: representation must be one of {REPRESENTATIONS}, got {est.representation!r}."
+        )
+    transformer = est.transformer
+    if not (
+        transformer is None
+        or (isinstance(transformer, str) and transformer == "passthrough")
+        or hasattr(transformer, "transform_timesteps")
+    ):
+        raise TypeError(
+            f"{name}: transformer must be None (BTSFTransformer()), 'passthrough' (raw lag "
+            "window) or an skcontrast transformer with transform_timesteps, e.g. "
+            f"AimTSTransformer(); got {type(transformer).__name__}."
+        )
+
+
+class StepFeaturizer:
+    """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def fit(self, values: np.ndarray):
+        est = self.est
+        self.mean_ = values.mean(axis=0)
+        scale = values.std(axis=0)
+        scale[~(scale > 1e-12)] = 1.0  # constant variables stay as they are, centred
+        self.scale_ = scale
+        scaled = self.scale(values)
+        L = est.window_length
+        if est.transformer == "passthrough":
+            self.transformer_ = None
+            self.context_ = L
+            return self
+        from skcontrast.transformations import BTSFTransformer
+
+        transformer = BTSFTransformer() if est.transformer is None else est.transformer
+        transformer = clone(transformer)
+        if "normalize" in transformer.get_params():
+            # the series is already standardised with training statistics: windows keep
+            # their level, which the per-window z-score would erase
+            transformer.set_params(normalize=est.transformer_normalize)
+        stride = est.train_stride or max(1, L // 4)
+        windows = np.lib.stride_tricks.sliding_window_view(scaled, L, axis=0)[::stride]
+        self.transformer_ = transformer.fit(np.ascontiguousarray(windows, dtype=np.float32))
+        pooled = est.representation == "pooled"
+        self._timestep_kwargs = {"window": L if pooled else None, "pooled": pooled}
+        self.context_ = self.transformer_.timestep_context(**self._timestep_kwargs)
+        return self
+
+    def scale(self, values):
+        return ((values - self.mean_) / self.scale_).astype(np.float32)
+
+    def unscale(self, values):
+        return values * self.scale_ + self.mean_
+
+    def features(self, scaled: np.ndarray) -> np.ndarray:
+        """Step features ``(T, D)`` of a scaled series; rows before a full lag window
+        (passthrough) are NaN."""
+        if self.transformer_ is None:
+            L = self.est.window_length
+            out = np.full((len(scaled), L * scaled.shape[1]), np.nan, dtype=np.float32)
+            if len(scaled) >= L:
+                lags = np.lib.stride_tricks.sliding_window_view(scaled, L, axis=0)
+                out[L - 1 :] = lags.reshape(len(lags), -1)
+            return out
+        return self.transformer_.transform_timesteps(scaled[np.newaxis].transpose(0, 2, 1),
+                                                     **self._timestep_kwargs)[0]  # fmt: skip
+
+
+def check_length(name, n_points, needed, what):
+    if n_points < needed:
+        raise ValueError(
+            f"{name}: the series has {n_points} points, but {what} needs at least {needed}. "
+            "Pass a longer series or lower window_length."
+        )

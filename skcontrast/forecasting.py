@@ -1,0 +1,227 @@
+"""Forecasting from learned representations (TS2Vec's protocol), as an sktime forecaster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sktime.forecasting.base import BaseForecaster
+
+from skcontrast._ridge import HoldoutRidge
+from skcontrast._series_features import StepFeaturizer, check_common_params, check_length
+
+__all__ = ["RepresentationForecaster"]
+
+
+class RepresentationForecaster(BaseForecaster):
+    """Direct multi-horizon forecasts by a regressor on causal learned representations.
+
+    The TS2Vec/BTSF protocol: the series is z-normalised with the training statistics; the
+    transformer learns, without labels, from windows of ``window_length`` points cut from
+    the training series; every time point ``t`` gets a causal representation ``r_t`` (from
+    ``x[..t]`` only, :meth:`~skcontrast.BTSFTransformer.transform_timesteps`); one
+    regressor maps ``r_t`` to the next ``H = max(fh)`` values of every variable at once
+    (direct, not recursive). By default the regressor is Ridge with ``alpha`` chosen on the
+    last 20 % of the training samples (TS2Vec's grid), then refit on all of them.
+
+    ``update`` appends new observations, which the next ``predict`` reads (the
+    representation at the new cutoff); it does not retrain: call ``fit`` for that.
+
+    Parameters
+    ----------
+    transformer : skcontrast transformer, "passthrough" or None, default=None
+        Learns the representation (cloned; ``None`` means ``BTSFTransformer()``).
+        ``"passthrough"``: the raw lag window of ``window_length`` points (flattened) is the
+        representation, the plain linear baseline on the same context.
+    regressor : scikit-learn regressor or None, default=None
+        Maps a representation to the ``H x n_variables`` future values (multi-output).
+        ``None`` means :class:`~skcontrast.HoldoutRidge` (TS2Vec's protocol).
+    window_length : int, default=201
+        Length of the training windows of the transformer, of the lag window with
+        ``"passthrough"`` and of the trailing window with ``representation="pooled"``.
+        Training samples start once a full window of history exists.
+    train_stride : int or None, default=None
+        Step between the training windows of the transformer (``None``: window_length // 4).
+    representation : {"timesteps", "pooled"}, default="timesteps"
+        ``"timesteps"``: the transformer's causal step features
+        (``transform_timesteps(X)``). ``"pooled"``: its full representation of the
+        trailing window ending at ``t`` (one encoder pass per time point: slower).
+    transformer_normalize : {None, "zscore"}, default=None
+        ``normalize`` given to the transformer: ``None`` keeps each window's level (the
+        series is already standardised); ``"zscore"`` normalises each training window by
+        itself.
+
+    Attributes
+    ----------
+    transformer_ : fitted transformer or None
+        ``None`` with ``"passthrough"``.
+    regressor_ : fitted regressor
+    horizon_ : int
+        ``H``, the number of steps the regressor predicts.
+    context_ : int
+        Past points the representation at a cutoff reads.
+    mean_, scale_ : ndarray
+        Training statistics of each variable.
+
+    Examples
+    --------
+    >>> from sktime.datasets import load_airline
+    >>> from skcontrast import BTSFTransformer, RepresentationForecaster
+    >>> y = load_airline()
+    >>> forecaster = RepresentationForecaster(
+    ...     BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, n_iters=5,
+    ...                     random_state=0),
+    ...     window_length=24)
+    >>> forecaster = forecaster.fit(y, fh=[1, 2, 3])
+    >>> forecaster.predict().shape
+    (3,)
+    """
+
+    _tags = {
+        "authors": ["skcontrast developers"],
+        "maintainers": ["skcontrast developers"],
+        "python_dependencies": "torch",
+        "scitype:y": "both",
+        "capability:multivariate": True,
+        "y_inner_mtype": "pd.DataFrame",
+        "X_inner_mtype": "pd.DataFrame",
+        "capability:exogenous": False,
+        "requires-fh-in-fit": True,
+        "capability:insample": False,
+        "capability:pred_int": False,
+        "capability:missing_values": False,
+        "capability:update": True,
+        "fit_is_empty": False,
+    }
+
+    def __init__(
+        self,
+        transformer=None,
+        regressor=None,
+        window_length=201,
+        train_stride=None,
+        representation="timesteps",
+        transformer_normalize=None,
+    ):
+        self.transformer = transformer
+        self.regressor = regressor
+        self.window_length = window_length
+        self.train_stride = train_stride
+        self.representation = representation
+        self.transformer_normalize = transformer_normalize
+        super().__init__()
+
+    def _fit(self, y, X=None, fh=None):
+        name = type(self).__name__
+        check_common_params(self)
+        relative = fh.to_relative(self.cutoff)
+        if (relative.to_numpy() < 1).any():
+            raise ValueError(
+                f"{name} forecasts ahead only (fh >= 1 step after the cutoff); got {list(relative)}."
+            )
+        H = int(relative.to_numpy().max())
+        values = y.to_numpy(dtype=np.float64)
+        L = self.window_length
+        check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
+        featurizer = StepFeaturizer(self).fit(values)
+        scaled = featurizer.scale(values)
+        features = featurizer.features(scaled)
+        # sample t: representation r_t -> the next H values of every variable
+        t = np.arange(L - 1, len(values) - H)
+        targets = np.lib.stride_tricks.sliding_window_view(scaled[L:], H, axis=0)[: len(t)]
+        targets = targets.transpose(0, 2, 1).reshape(len(t), -1)  # (n, H * C), step-major
+        regressor = HoldoutRidge() if self.regressor is None else clone(self.regressor)
+        self.regressor_ = regressor.fit(features[t], targets)
+        self._featurizer = featurizer
+        self.transformer_ = featurizer.transformer_
+        self.mean_, self.scale_ = featurizer.mean_, featurizer.scale_
+        self.context_ = featurizer.context_
+        self.horizon_ = H
+        # the context the next predict reads, kept here: sktime >= 1.3 stops storing _y
+        self._history = y.iloc[-self.context_ :]
+        return self
+
+    def _update(self, y, X=None, update_params=True):
+        # new observations extend the context the next predict reads; no retraining
+        if y is None or len(y) == 0:
+            return self
+        if list(y.columns) != list(self._history.columns):
+            raise ValueError(
+                f"update got variables {list(y.columns)}; the forecaster was fitted on "
+                f"{list(self._history.columns)}."
+            )
+        history = pd.concat([self._history, y])
+        history = history[~history.index.duplicated(keep="last")].sort_index()
+        self._history = history.iloc[-self.context_ :]
+        return self
+
+    def _forecast_from(self, features):
+        """(n, D) representations -> (n, H, C) forecasts on the original scale."""
+        n_vars = len(self.mean_)
+        scaled = np.asarray(self.regressor_.predict(features)).reshape(len(features), self.horizon_, n_vars)
+        return self._featurizer.unscale(scaled)
+
+    def _predict(self, fh, X=None):
+        relative = fh.to_relative(self.cutoff).to_numpy()
+        if (relative < 1).any() or relative.max() > self.horizon_:
+            raise ValueError(
+                f"fh {list(relative)} (relative to the cutoff) is outside the 1..{self.horizon_} "
+                f"steps {type(self).__name__} was fitted for; refit with that fh."
+            )
+        history = self._history.to_numpy(dtype=np.float64)
+        features = self._featurizer.features(self._featurizer.scale(history))[-1:]
+        forecast = self._forecast_from(features)[0][relative - 1]
+        index = fh.to_absolute_index(self.cutoff)
+        return pd.DataFrame(forecast, index=index, columns=self._history.columns)
+
+    def rolling_predict(self, y, start=None):
+        """Forecasts made at every cutoff of ``y`` from ``start`` on, in one pass.
+
+        Each forecast reads ``y`` up to its cutoff only: the result equals calling
+        ``update`` then ``predict(fh=1..H)`` at each cutoff, without re-encoding the
+        history every time. Used by the benchmark on ETTh1 (thousands of cutoffs).
+
+        Parameters
+        ----------
+        y : pd.DataFrame, pd.Series or array (n_timepoints, n_variables)
+            The series, from its beginning (the context of early cutoffs), with the same
+            variables as in fit.
+        start : int or None
+            Position of the first cutoff (``None``: the first with a full window).
+
+        Returns
+        -------
+        ndarray of shape (n_cutoffs, H, n_variables)
+            Row ``i`` holds the forecasts of steps ``1..H`` after cutoff ``start + i``;
+            cutoffs run to the end of ``y``.
+        """
+        self.check_is_fitted()
+        values = np.asarray(y, dtype=np.float64)
+        values = values.reshape(len(values), -1)
+        if values.shape[1] != len(self.mean_):
+            raise ValueError(
+                f"y has {values.shape[1]} variable(s); the forecaster was fitted on {len(self.mean_)}."
+            )
+        start = self.window_length - 1 if start is None else int(start)
+        if not 0 <= start < len(values):
+            raise ValueError(f"start must be in [0, {len(values)}), got {start}.")
+        features = self._featurizer.features(self._featurizer.scale(values))[start:]
+        if np.isnan(features).any():
+            raise ValueError(
+                f"start={start} leaves cutoffs without a full lag window of {self.window_length} "
+                f"points; use start >= {self.window_length - 1}."
+            )
+        return self._forecast_from(features)
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny configurations for sktime's and the package's own tests."""
+        from skcontrast.transformations import AimTSTransformer, BTSFTransformer
+
+        tiny_btsf = BTSFTransformer(**BTSFTransformer.get_test_params()[0])
+        tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])
+        return [
+            {"transformer": tiny_btsf, "window_length": 4},
+            {"transformer": tiny_aimts, "window_length": 5, "train_stride": 2},
+            {"transformer": "passthrough", "window_length": 3},
+        ]

@@ -372,10 +372,11 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
             TS2Vec). An int: the trailing window of this many points (NaN-padded at the
             start of the series) is encoded for every step.
         pooled : bool, default=False
-            Encode each trailing window (``window`` points, default 201) with the full
-            ``transform`` path of the method (e.g. BTSF's temporal-spectral fusion) and
-            return that row for every step: the whole representation, at the cost of one
-            encoder pass per step.
+            Return for every step the ``transform`` row of its trailing window (``window``
+            points; default: the fitted length, else 201), the method's full
+            representation (e.g. BTSF's temporal-spectral fusion, and the estimator's own
+            ``normalize`` applied to each window, which reads the past only), at the cost
+            of one encoder pass per step.
 
         Returns
         -------

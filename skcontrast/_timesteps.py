@@ -11,13 +11,14 @@ grow with the series length beyond the output itself:
   encoder's output at the last step of the trailing window ``x[t - w + 1 .. t]`` (missing
   history padded with NaN, i.e. masked), TS2Vec's causal sliding inference. With
   ``pooled=True`` the whole window goes through the method's full ``transform`` path
-  (e.g. BTSF's temporal-spectral fusion) instead.
+  (its per-window normalisation and e.g. BTSF's temporal-spectral fusion) instead.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from skcontrast._data import normalize_panel
 from skcontrast._training import apply_in_batches
 
 # time steps per streaming chunk (plus the receptive-field overlap)
@@ -33,7 +34,7 @@ def stream_timesteps(est, network, X, device, receptive_field, chunk=STREAM_CHUN
         stop = min(start + chunk, length)
         lo = max(0, start - overlap)
         values = apply_in_batches(
-            est, lambda b: est._encode_timesteps(network, b), X[:, :, lo:stop], device
+            est, lambda b: est._encode_timesteps(network, b), X[:, :, lo:stop], device, _copy
         )[:, start - lo :]
         if out is None:
             out = np.empty((n, length, values.shape[-1]), dtype=values.dtype)
@@ -69,10 +70,15 @@ def windowed_timesteps(est, network, X, device, window, pooled=False):
         def encode(batch):
             return est._encode_timesteps(network, batch)[:, -1]
 
+    # pooled rows are transform() rows of the window, its own normalisation included
+    prepare = (lambda rows: normalize_panel(_copy(rows), est.normalize)) if pooled else _copy
     out = []
     for series in X:
-        values = apply_in_batches(
-            est, encode, trailing_windows(series, window), device, prepare=np.ascontiguousarray
-        )
+        values = apply_in_batches(est, encode, trailing_windows(series, window), device, prepare)
         out.append(est._pool(values) if pooled else values)
     return np.stack(out)
+
+
+def _copy(rows):
+    """A writable, contiguous float32 copy of a chunk (torch needs writable memory)."""
+    return np.array(rows, dtype=np.float32, order="C", copy=True)

@@ -57,7 +57,8 @@ class RepresentationAnomalyDetector(BaseDetector):
     output : {"points", "intervals"}, default="points"
         What ``predict`` returns: the anomalous points (``task="anomaly_detection"``), or
         runs of consecutive anomalous points as left-closed intervals (sktime's segment
-        format, ``task="segmentation"``).
+        format, ``task="segmentation"``; ``transform`` then numbers the intervals 0, 1, ...
+        and gives -1 outside them).
     window_length : int, default=201
         Training windows of the transformer; lag window with ``"passthrough"``; trailing
         window with ``representation="pooled"``.
@@ -210,8 +211,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         # runs of consecutive flagged points -> left-closed [start, end) intervals
         edges = np.diff(np.concatenate([[0], flagged.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        intervals = [pd.Interval(int(s), int(e), closed="left") for s, e in zip(starts, ends)]
-        return pd.DataFrame({"ilocs": pd.Series(intervals, dtype="object")})
+        return pd.DataFrame({"ilocs": pd.arrays.IntervalArray.from_arrays(starts, ends, closed="left")})
 
     def _predict_scores(self, X):
         scores = self._scores(X)

@@ -114,12 +114,8 @@ class RepresentationForecaster(BaseForecaster):
     def _fit(self, y, X=None, fh=None):
         name = type(self).__name__
         check_common_params(self)
-        relative = fh.to_relative(self.cutoff)
-        if (relative.to_numpy() < 1).any():
-            raise ValueError(
-                f"{name} forecasts ahead only (fh >= 1 step after the cutoff); got {list(relative)}."
-            )
-        H = int(relative.to_numpy().max())
+        # in-sample fh (<= 0) is refused by sktime already (capability:insample False)
+        H = int(fh.to_relative(self.cutoff).to_numpy().max())
         values = y.to_numpy(dtype=np.float64)
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
@@ -162,12 +158,8 @@ class RepresentationForecaster(BaseForecaster):
         return self._featurizer.unscale(scaled)
 
     def _predict(self, fh, X=None):
+        # sktime refuses an fh other than fit's (requires-fh-in-fit): steps 1..H are known
         relative = fh.to_relative(self.cutoff).to_numpy()
-        if (relative < 1).any() or relative.max() > self.horizon_:
-            raise ValueError(
-                f"fh {list(relative)} (relative to the cutoff) is outside the 1..{self.horizon_} "
-                f"steps {type(self).__name__} was fitted for; refit with that fh."
-            )
         history = self._history.to_numpy(dtype=np.float64)
         features = self._featurizer.features(self._featurizer.scale(history))[-1:]
         forecast = self._forecast_from(features)[0][relative - 1]

@@ -8,12 +8,21 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
+from skcontrast import (
+    AimTSClassifier,
+    AimTSTransformer,
+    BTSFTransformer,
+    RepresentationAnomalyDetector,
+    RepresentationForecaster,
+)
 
 ESTIMATORS = [BTSFTransformer, AimTSTransformer]
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS + [AimTSClassifier])
+@pytest.mark.parametrize(
+    "cls",
+    ESTIMATORS + [AimTSClassifier, RepresentationForecaster, RepresentationAnomalyDetector],
+)
 def test_sktime_check_estimator_passes_every_check(cls):
     from sktime.utils.estimator_checks import check_estimator
 

@@ -1,0 +1,89 @@
+"""RepresentationAnomalyDetector: values, thresholds, output formats, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_btsf
+
+from skcontrast import RepresentationAnomalyDetector
+
+
+def _series(n=700, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    X = pd.DataFrame({"a": np.sin(t / 6.0), "b": np.sin(t / 6.0 + 1.0)})
+    return X + 0.02 * rng.standard_normal(X.shape)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X = _series()
+    detector = RepresentationAnomalyDetector(tiny_btsf(temporal_depth=3), window_length=32, target="next")
+    return detector.fit(X.iloc[:500]), X
+
+
+def test_flags_an_injected_spike_and_little_else(fitted):
+    detector, X = fitted
+    test = X.iloc[500:].copy()
+    test.iloc[120, 1] += 2.5
+    scores = detector.transform_scores(test)["score"].to_numpy()
+    assert scores.argmax() in (120, 121)
+    flagged = detector.predict(test)["ilocs"].to_numpy()
+    # the spike also spoils the next few one-step predictions, which read it
+    assert 120 in flagged and flagged.min() >= 120 and flagged.max() < 140
+    assert scores[:32].max() == 0  # no full window of history yet: never flagged
+
+
+def test_threshold_is_mean_plus_k_std_or_a_quantile(fitted):
+    detector, X = fitted
+    s = detector.train_scores_
+    assert detector.threshold_ == pytest.approx(s.mean() + 4 * s.std())
+    q = RepresentationAnomalyDetector(
+        "passthrough", window_length=20, target="next", contamination=0.05
+    ).fit(X.iloc[:500])
+    assert np.mean(q.train_scores_ > q.threshold_) == pytest.approx(0.05, abs=0.01)
+
+
+def test_passthrough_next_is_a_linear_one_step_predictor():
+    X = _series()
+    d = RepresentationAnomalyDetector("passthrough", window_length=20, target="next").fit(X.iloc[:500])
+    test = X.iloc[500:].copy()
+    test.iloc[60, 0] -= 1.0
+    assert d.transform_scores(test)["score"].to_numpy().argmax() == 60
+
+
+def test_interval_output_merges_consecutive_points():
+    X = _series()
+    d = RepresentationAnomalyDetector(
+        "passthrough", window_length=20, target="next", output="intervals"
+    ).fit(X.iloc[:500])
+    assert d.get_tag("task") == "segmentation"
+    test = X.iloc[500:].copy()
+    test.iloc[100:106, 0] += 3.0  # a level shift of 6 points
+    events = d.predict(test)["ilocs"].tolist()
+    assert any(iv.left <= 100 < iv.right for iv in events)
+    assert all(isinstance(iv, pd.Interval) and iv.closed == "left" for iv in events)
+    # sktime's dense segment format: the interval's number inside, -1 outside any
+    dense = d.transform(test)["labels"].to_numpy()
+    assert dense[100] >= 0 and dense[0] == -1
+
+
+def test_reconstruction_target_and_refit_equality():
+    X = _series(400)
+    kw = dict(transformer=tiny_btsf(), window_length=24)
+    a = RepresentationAnomalyDetector(**kw).fit(X)
+    b = RepresentationAnomalyDetector(**kw).fit(X)
+    np.testing.assert_array_equal(a.transform_scores(X).to_numpy(), b.transform_scores(X).to_numpy())
+    assert a.threshold_ > 0 and a.transformer_.get_params()["normalize"] is None
+
+
+def test_bad_inputs_are_clear_errors(fitted):
+    detector, X = fitted
+    with pytest.raises(ValueError, match="variable"):
+        detector.predict(pd.DataFrame(np.zeros((50, 3))))
+    with pytest.raises(ValueError, match="target"):
+        RepresentationAnomalyDetector(target="future").fit(X)
+    with pytest.raises(ValueError, match="contamination"):
+        RepresentationAnomalyDetector(contamination=0.7).fit(X)
+    with pytest.raises(ValueError, match="needs at least"):
+        RepresentationAnomalyDetector("passthrough", window_length=50).fit(X.iloc[:40])

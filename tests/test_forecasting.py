@@ -1,0 +1,156 @@
+"""RepresentationForecaster: values, the sktime ways of using it, HoldoutRidge, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import tiny_btsf
+from sklearn.linear_model import Ridge
+
+from skcontrast import HoldoutRidge, RepresentationForecaster
+
+
+def _ar_series(n=400, seed=0):
+    """A noiseless 2-variable linear system: a lag-window Ridge can forecast it exactly."""
+    t = np.arange(n)
+    return pd.DataFrame({"a": np.sin(2 * np.pi * t / 24), "b": np.cos(2 * np.pi * t / 24) + 0.5})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    y = _ar_series()
+    forecaster = RepresentationForecaster(tiny_btsf(temporal_depth=2), window_length=24)
+    return forecaster.fit(y.iloc[:300], fh=[1, 2, 3, 4, 5]), y
+
+
+def test_passthrough_baseline_forecasts_a_linear_system_exactly():
+    y = _ar_series()
+    f = RepresentationForecaster("passthrough", window_length=30).fit(y.iloc[:300], fh=[1, 6, 12])
+    pred = f.predict()
+    np.testing.assert_allclose(pred.to_numpy(), y.iloc[[300, 305, 311]].to_numpy(), atol=0.02)
+    assert list(pred.columns) == ["a", "b"] and list(pred.index) == [300, 305, 311]
+
+
+def test_learned_representation_forecasts_beat_the_mean(fitted):
+    f, y = fitted
+    pred = f.predict()
+    truth = y.iloc[300:305].to_numpy()
+    mse = np.mean((pred.to_numpy() - truth) ** 2)
+    naive = np.mean((y.iloc[:300].mean().to_numpy() - truth) ** 2)
+    assert mse < 0.2 * naive, (mse, naive)
+
+
+def test_rolling_predict_equals_update_then_predict(fitted):
+    f, y = fitted
+    rolling = f.rolling_predict(y, start=299)  # cutoffs 299 .. 399
+    assert rolling.shape == (101, 5, 2)
+    g = f.clone().fit(y.iloc[:300], fh=[1, 2, 3, 4, 5])
+    np.testing.assert_allclose(g.predict().to_numpy(), rolling[0], rtol=1e-5, atol=1e-5)
+    for cutoff in (320, 351):
+        g.update(y.iloc[: cutoff + 1], update_params=False)
+        np.testing.assert_allclose(
+            g.predict().to_numpy(), rolling[cutoff - 299], rtol=1e-5, atol=1e-5
+        )
+
+
+def test_absolute_fh_univariate_series_and_refit_equality():
+    from sktime.forecasting.base import ForecastingHorizon
+
+    y = pd.Series(np.sin(np.arange(200) / 5.0) + 0.01 * np.arange(200), name="y")
+    fh = ForecastingHorizon([201, 203], is_relative=False)
+    a = RepresentationForecaster(tiny_btsf(), window_length=20).fit(y, fh=fh)
+    assert a.horizon_ == 4  # steps 2 and 4 after the cutoff (199)
+    pred = a.predict()
+    assert isinstance(pred, pd.Series) and list(pred.index) == [201, 203]
+    b = RepresentationForecaster(tiny_btsf(), window_length=20).fit(y, fh=fh)
+    np.testing.assert_array_equal(b.predict().to_numpy(), pred.to_numpy())
+
+
+def test_aimts_representation_and_pooled_mode():
+    from skcontrast import AimTSTransformer
+
+    y = _ar_series(260)
+    aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])
+    f = RepresentationForecaster(aimts, window_length=24, train_stride=6).fit(y, fh=[1, 2])
+    assert f.predict().shape == (2, 2) and np.isfinite(f.predict().to_numpy()).all()
+    pooled = RepresentationForecaster(tiny_btsf(), window_length=24, representation="pooled")
+    assert pooled.fit(y, fh=[3]).predict().shape == (1, 2)
+    assert pooled.context_ == 24
+
+
+def test_evaluate_and_forecasting_benchmark_run(tmp_path):
+    from sktime.forecasting.model_evaluation import evaluate
+    from sktime.split import ExpandingWindowSplitter
+
+    y = pd.Series(np.sin(np.arange(160) / 4.0))
+    f = RepresentationForecaster("passthrough", window_length=12)
+    cv = ExpandingWindowSplitter(initial_window=100, step_length=20, fh=[1, 2, 3])
+    results = evaluate(f, cv, y, strategy="update")
+    assert len(results) == 3 and (results.iloc[:, 0] < 0.05).all()
+
+
+def test_sktime_forecasting_benchmark(tmp_path):
+    from sktime.benchmarking.forecasting import ForecastingBenchmark
+    from sktime.performance_metrics.forecasting import MeanSquaredError
+    from sktime.split import ExpandingWindowSplitter
+
+    bench = ForecastingBenchmark()
+    bench.add_estimator(RepresentationForecaster(tiny_btsf(), window_length=12), "btsf")
+    bench.add_estimator(RepresentationForecaster("passthrough", window_length=12), "lags")
+    bench.add_task(
+        lambda: pd.Series(np.sin(np.arange(150) / 4.0)),
+        ExpandingWindowSplitter(initial_window=110, step_length=20, fh=[1, 2]),
+        [MeanSquaredError()],
+    )
+    table = bench.run(str(tmp_path / "results.csv"))
+    assert len(table) == 2
+    mse = table.filter(like="MeanSquaredError_mean").iloc[:, 0]
+    assert np.isfinite(mse).all()
+
+
+def test_plain_reduction_route_with_a_pipeline():
+    """make_reduction hands the regressor (n_windows, window) tables: our transformer reads
+    them as univariate series (the scikit-learn convention), Ridge maps features to y."""
+    from sklearn.pipeline import make_pipeline
+    from sktime.forecasting.compose import make_reduction
+
+    y = pd.Series(np.sin(np.arange(200) / 4.0))
+    pipe = make_pipeline(tiny_btsf(standardize=True), Ridge(alpha=1.0))
+    f = make_reduction(pipe, window_length=24, strategy="recursive").fit(y, fh=[1, 2, 3])
+    pred = f.predict()
+    assert pred.shape == (3,) and np.isfinite(pred.to_numpy()).all()
+    assert f.estimator_.steps[0][1].n_timepoints_in_ == 24
+
+
+def test_bad_inputs_are_clear_errors():
+    y = _ar_series(100)
+    with pytest.raises(ValueError, match="needs at least"):
+        RepresentationForecaster("passthrough", window_length=95).fit(y, fh=[5])
+    with pytest.raises(ValueError, match="window_length"):
+        RepresentationForecaster("passthrough", window_length=1).fit(y, fh=[1])
+    with pytest.raises(TypeError, match="transform_timesteps"):
+        RepresentationForecaster(Ridge()).fit(y, fh=[1])
+    with pytest.raises(ValueError, match="representation"):
+        RepresentationForecaster(representation="mean").fit(y, fh=[1])
+    with pytest.raises(NotImplementedError, match="in-sample"):
+        RepresentationForecaster("passthrough", window_length=10).fit(y, fh=[-1, 2])
+    f = RepresentationForecaster("passthrough", window_length=10).fit(y, fh=[1, 2])
+    with pytest.raises(ValueError, match="variable"):
+        f.rolling_predict(np.zeros((50, 3)))
+    with pytest.raises(ValueError, match="start"):
+        f.rolling_predict(y, start=3)
+
+
+def test_holdout_ridge_picks_the_alpha_with_the_lowest_tail_mse():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((120, 30))
+    Y = X[:, :3] @ rng.standard_normal((3, 4)) + 2.0 * rng.standard_normal((120, 4))
+    alphas = (0.01, 1.0, 30.0, 1000.0)
+    model = HoldoutRidge(alphas=alphas, validation_size=0.25).fit(X, Y)
+    brute = [np.mean((Ridge(alpha=a).fit(X[:90], Y[:90]).predict(X[90:]) - Y[90:]) ** 2) for a in alphas]
+    np.testing.assert_allclose(model.validation_mse_, brute, rtol=1e-6)
+    assert model.alpha_ == alphas[int(np.argmin(brute))]
+    np.testing.assert_allclose(model.coef_, Ridge(alpha=model.alpha_).fit(X, Y).coef_, rtol=1e-6)
+    with pytest.raises(ValueError, match="alphas"):
+        HoldoutRidge(alphas=(0.0, 1.0)).fit(X, Y)
+    with pytest.raises(ValueError, match="validation rows|validation row"):
+        HoldoutRidge().fit(X[:2], Y[:2])

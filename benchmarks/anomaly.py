@@ -51,22 +51,23 @@ NAB_SERIES = [
 WINDOW = 201
 
 
-def detectors(methods, n_iters, device, n_channels):
+def detectors(methods, n_iters, device, n_channels, inference_batch_size=256):
     """name -> unfitted detector (a fresh one per series)."""
     from skcontrast import AimTSTransformer, BTSFTransformer, RepresentationAnomalyDetector
 
+    common = dict(n_iters=n_iters, device=device, random_state=0,
+                  inference_batch_size=inference_batch_size)  # fmt: skip
     out = {}
     for method in methods:
         if method == "raw":
             out["raw lags + Ridge (next)"] = dict(transformer="passthrough", target="next")
             continue
         if method == "BTSF":
-            transformer = BTSFTransformer(n_iters=n_iters, device=device, random_state=0)
+            transformer = BTSFTransformer(**common)
         else:
             # one 512-wide row per step: concatenating 38 channels would give 19,456 columns
             pooling = "concat" if n_channels <= 8 else "mean"
-            transformer = AimTSTransformer(n_iters=n_iters, device=device, random_state=0,
-                                           channel_pooling=pooling)  # fmt: skip
+            transformer = AimTSTransformer(**common, channel_pooling=pooling)
         for target in ("reconstruction", "next"):
             out[f"{method} + Ridge ({target})"] = dict(transformer=transformer, target=target)
     return {
@@ -107,14 +108,14 @@ def prf(flags, labels):
     return precision, recall, 2 * precision * recall / max(precision + recall, 1e-12)
 
 
-def smd(data_dir, methods, n_iters, device, plots):
+def smd(data_dir, methods, n_iters, device, batch, plots):
     root = data_dir / "anomaly" / "SMD" / "machine-2-1"
     train = pd.read_csv(root / "train.csv", header=None)
     test = pd.read_csv(root / "test.csv", header=None)
     labels = pd.read_csv(root / "test_label.csv", header=None)[0].to_numpy().astype(bool)
     full = pd.concat([train, test], ignore_index=True)
     rows = []
-    for name, make in detectors(methods, n_iters, device, train.shape[1]).items():
+    for name, make in detectors(methods, n_iters, device, train.shape[1], batch).items():
         scores, flags, seconds = run_detector(make, train, full, WINDOW)
         scores, flags = scores[len(train) :], flags[len(train) :]
         rows.append(_smd_row(name, flags, labels, seconds))
@@ -134,7 +135,7 @@ def _smd_row(name, flags, labels, seconds):
                 pa_precision=pa_p, pa_recall=pa_r, pa_f1=pa_f, seconds=seconds)  # fmt: skip
 
 
-def ucr(data_dir, methods, n_iters, device, plots):
+def ucr(data_dir, methods, n_iters, device, batch, plots):
     rows = []
     for path in sorted((data_dir / "anomaly" / "UCR_Anomaly_2021").glob("*.txt")):
         parts = path.stem.split("_")
@@ -142,7 +143,7 @@ def ucr(data_dir, methods, n_iters, device, plots):
         series = pd.DataFrame({"value": np.loadtxt(path)})
         train = series.iloc[:train_end]
         lo, hi = a_start - 1 - 100, a_end - 1 + 100
-        for name, make in detectors(methods, n_iters, device, 1).items():
+        for name, make in detectors(methods, n_iters, device, 1, batch).items():
             scores, _, seconds = run_detector(make, train, series, WINDOW)
             top = train_end + int(np.argmax(scores[train_end:]))
             rows.append(dict(dataset=f"UCR {parts[0]}", method=name, hit=bool(lo <= top <= hi),
@@ -155,7 +156,7 @@ def ucr(data_dir, methods, n_iters, device, plots):
     return rows
 
 
-def nab(data_dir, methods, n_iters, device):
+def nab(data_dir, methods, n_iters, device, batch):
     windows = json.loads((data_dir / "anomaly" / "NAB" / "labels" / "combined_windows.json").read_text())
     rows = []
     for key in NAB_SERIES:
@@ -166,7 +167,7 @@ def nab(data_dir, methods, n_iters, device):
             labels |= ((frame.timestamp >= pd.Timestamp(lo)) & (frame.timestamp <= pd.Timestamp(hi))).to_numpy()
         n_train = int(0.15 * len(frame))
         window = min(WINDOW, n_train // 4)
-        candidates = dict(detectors(methods, n_iters, device, 1))
+        candidates = dict(detectors(methods, n_iters, device, 1, batch))
         for name, make in candidates.items():
             _, flags, seconds = run_detector(make, series.iloc[:n_train], series, window)
             rows.append(_nab_row(key, name, flags, labels, n_train, windows[key], seconds))
@@ -191,10 +192,10 @@ def _nab_row(key, name, flags, labels, n_train, windows, seconds):
                 seconds=seconds)  # fmt: skip
 
 
-def write(smd_rows, ucr_rows, nab_rows, machine, plots):
+def write(smd_rows, ucr_rows, nab_rows, machine, plots, tag=""):
     RESULTS.mkdir(exist_ok=True)
     pd.concat([pd.DataFrame(r) for r in (smd_rows, ucr_rows, nab_rows) if r]).to_csv(
-        RESULTS / "anomaly.csv", index=False
+        RESULTS / f"anomaly{tag}.csv", index=False
     )
     lines = ["# Anomaly detection", "", f"Machine: {machine}. One run, seed 0.", ""]
     if smd_rows:
@@ -210,10 +211,10 @@ def write(smd_rows, ucr_rows, nab_rows, machine, plots):
                   "Mean point-adjusted F1 per method: "
                   + ", ".join(f"{m} {v:.3f}" for m, v in table.groupby("method").pa_f1.mean().items()),
                   ""]  # fmt: skip
-    (RESULTS / "anomaly.md").write_text("\n".join(lines))
+    (RESULTS / f"anomaly{tag}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     if plots:
-        plot(plots)
+        plot(plots, tag)
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -230,7 +231,7 @@ def markdown(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def plot(plots):
+def plot(plots, tag=""):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -247,7 +248,7 @@ def plot(plots):
     fig.supxlabel("time point (labelled anomalies shaded)")
     fig.supylabel("score (log)")
     fig.tight_layout()
-    fig.savefig(RESULTS / "anomaly_scores.png", dpi=110)
+    fig.savefig(RESULTS / f"anomaly_scores{tag}.png", dpi=110)
 
 
 def main():
@@ -257,17 +258,20 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["smd", "ucr", "nab"])
     parser.add_argument("--n-iters", type=int, default=200)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--inference-batch-size", type=int, default=256,
+                        help="windows encoded at a time (e.g. 2048 on a large GPU)")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--machine", default=f"{platform.machine()} {os.cpu_count()} CPU cores")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     if not (args.data_dir / "anomaly").is_dir():
         raise SystemExit(f"no anomaly data under {args.data_dir}; pass --data-dir or set SKCONTRAST_DATA.")
     plots = []
-    common = (args.data_dir, args.methods, args.n_iters, args.device)
+    common = (args.data_dir, args.methods, args.n_iters, args.device, args.inference_batch_size)
     smd_rows = smd(*common, plots) if "smd" in args.parts else []
     ucr_rows = ucr(*common, plots) if "ucr" in args.parts else []
     nab_rows = nab(*common) if "nab" in args.parts else []
-    write(smd_rows, ucr_rows, nab_rows, args.machine, plots)
+    write(smd_rows, ucr_rows, nab_rows, args.machine, plots, args.tag)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import warnings
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -108,9 +108,9 @@ def _targets(scaled, t, H):
     return windows.transpose(0, 2, 1).reshape(len(t), -1)
 
 
-def write_results(table: pd.DataFrame, machine: str, examples, columns):
+def write_results(table: pd.DataFrame, machine: str, examples, columns, tag=""):
     RESULTS.mkdir(exist_ok=True)
-    table.to_csv(RESULTS / "forecasting_etth1.csv", index=False)
+    table.to_csv(RESULTS / f"forecasting_etth1{tag}.csv", index=False)
     mse = table.pivot(index="method", columns="horizon", values="mse")
     mae = table.pivot(index="method", columns="horizon", values="mae")
     times = table.groupby("method")[["fit_s", "encode_s", "n_features"]].first()
@@ -135,12 +135,12 @@ def write_results(table: pd.DataFrame, machine: str, examples, columns):
     for name, values in PUBLISHED.items():
         lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in values)
                      + " |" + " - |" * (len(HORIZONS) + 3))  # fmt: skip
-    (RESULTS / "forecasting_etth1.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"forecasting_etth1{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-    plot(examples, columns)
+    plot(examples, columns, tag)
 
 
-def plot(examples, columns, horizon=168, sample=1000):
+def plot(examples, columns, tag="", horizon=168, sample=1000):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -157,7 +157,7 @@ def plot(examples, columns, horizon=168, sample=1000):
            title=f"ETTh1: {horizon}-hour forecast of oil temperature from one test cutoff")  # fmt: skip
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "forecasting_etth1.png", dpi=120)
+    fig.savefig(RESULTS / f"forecasting_etth1{tag}.png", dpi=120)
 
 
 def main():
@@ -166,6 +166,7 @@ def main():
     parser.add_argument("--methods", nargs="+", default=["BTSF", "AimTS", "raw"])
     parser.add_argument("--n-iters", type=int, default=200)
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--machine", default=f"{platform.machine()} {os.cpu_count()} CPU cores")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", message="The default of config ``remember_data``")
@@ -178,7 +179,8 @@ def main():
         print(pd.DataFrame(method_rows).to_string(index=False), flush=True)
     names = {"raw": "Ridge on raw lags (201 x 7)", "BTSF": "BTSF + Ridge", "AimTS": "AimTS + Ridge"}
     table = pd.DataFrame(rows).replace({"method": names})
-    write_results(table, args.machine, {names[k]: v for k, v in examples.items()}, y.columns)
+    write_results(table, args.machine, {names[k]: v for k, v in examples.items()}, y.columns,
+                  args.tag)  # fmt: skip
 
 
 if __name__ == "__main__":

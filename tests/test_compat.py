@@ -89,10 +89,10 @@ def test_clone_is_unfitted_with_equal_params(panel):
 
 
 def test_sktime_classification_benchmark_with_dunder_composition():
-    from sktime.benchmarking.classification import ClassificationBenchmark
-    from sktime.datasets import load_unit_test
     from sklearn.metrics import accuracy_score
     from sklearn.model_selection import KFold
+    from sktime.benchmarking.classification import ClassificationBenchmark
+    from sktime.datasets import load_unit_test
 
     bench = ClassificationBenchmark()
     bench.add_estimator(tiny_btsf() * LogisticRegression(), estimator_id="BTSF-LR")

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from conftest import tiny_btsf
 
-from skcontrast import AimTSTransformer
-from skcontrast import _timesteps
+from skcontrast import AimTSTransformer, _timesteps
 
 
 @pytest.fixture(scope="module")

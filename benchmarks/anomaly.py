@@ -6,7 +6,9 @@ and AimTS representations, each with the paper's target (``reconstruction``: dec
 from r_t) and the one-step alternative (``next``: x_t from r_{t-1}). Baselines in the same
 run: the same decoder on the raw lag window (``transformer="passthrough"``, target
 ``next``; with target ``reconstruction`` a window holding x_t would reproduce it
-trivially), and sktime's ``SubLOF`` (windowed local outlier factor) where it applies.
+trivially), and sktime's ``SubLOF`` (windowed local outlier factor) on the univariate
+NAB series (on multivariate SMD it fails: sktime 1.2.0's SubLOF predicts from the first
+column only).
 
 - SMD machine-2-1 (38 metrics): fit on the train half, score train+test joined (the test
   part keeps its context), report precision/recall/F1 on the test part both raw (point
@@ -119,12 +121,11 @@ def smd(data_dir, methods, n_iters, device, batch, plots):
         scores, flags, seconds = run_detector(make, train, full, WINDOW)
         scores, flags = scores[len(train) :], flags[len(train) :]
         rows.append(_smd_row(name, flags, labels, seconds))
+        print(rows[-1], flush=True)
         if name.startswith(("BTSF + Ridge (next", "raw")):
             plots.append(("SMD machine-2-1 (test part)", name, scores, labels))
-    start = time.perf_counter()
-    flags = np.zeros(len(test), bool)
-    flags[sublof(len(test)).fit(train).predict(test)["ilocs"].to_numpy(dtype=int)] = True
-    rows.append(_smd_row("sktime SubLOF", flags, labels, time.perf_counter() - start))
+    # no sktime baseline here: SubLOF (sktime 1.2.0) predicts from the first column only
+    # (lof.py: model.predict(X_subset.iloc[:, [0]])) and fails on multivariate input
     return rows
 
 
@@ -149,6 +150,7 @@ def ucr(data_dir, methods, n_iters, device, batch, plots):
             rows.append(dict(dataset=f"UCR {parts[0]}", method=name, hit=bool(lo <= top <= hi),
                              top_score_at=top, anomaly=f"{a_start - 1}-{a_end - 1}",
                              seconds=seconds))  # fmt: skip
+            print(rows[-1], flush=True)
             if parts[0] == "135" and name.startswith(("BTSF + Ridge (next", "raw")):
                 labels = np.zeros(len(series), bool)
                 labels[a_start - 1 : a_end] = True
@@ -171,6 +173,7 @@ def nab(data_dir, methods, n_iters, device, batch):
         for name, make in candidates.items():
             _, flags, seconds = run_detector(make, series.iloc[:n_train], series, window)
             rows.append(_nab_row(key, name, flags, labels, n_train, windows[key], seconds))
+            print(rows[-1], flush=True)
         start = time.perf_counter()
         flags = np.zeros(len(series), bool)
         flags[sublof(len(series)).fit(series).predict(series)["ilocs"].to_numpy(dtype=int)] = True
@@ -268,10 +271,17 @@ def main():
         raise SystemExit(f"no anomaly data under {args.data_dir}; pass --data-dir or set SKCONTRAST_DATA.")
     plots = []
     common = (args.data_dir, args.methods, args.n_iters, args.device, args.inference_batch_size)
-    smd_rows = smd(*common, plots) if "smd" in args.parts else []
-    ucr_rows = ucr(*common, plots) if "ucr" in args.parts else []
-    nab_rows = nab(*common) if "nab" in args.parts else []
-    write(smd_rows, ucr_rows, nab_rows, args.machine, plots, args.tag)
+    smd_rows, ucr_rows, nab_rows = [], [], []
+    # results are written after each part, so a long run keeps what it finished
+    if "smd" in args.parts:
+        smd_rows = smd(*common, plots)
+        write(smd_rows, ucr_rows, nab_rows, args.machine, plots, args.tag)
+    if "ucr" in args.parts:
+        ucr_rows = ucr(*common, plots)
+        write(smd_rows, ucr_rows, nab_rows, args.machine, plots, args.tag)
+    if "nab" in args.parts:
+        nab_rows = nab(*common)
+        write(smd_rows, ucr_rows, nab_rows, args.machine, plots, args.tag)
 
 
 if __name__ == "__main__":

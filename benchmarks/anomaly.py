@@ -179,6 +179,7 @@ def nab(data_dir, methods, n_iters, device, batch):
         flags[sublof(len(series)).fit(series).predict(series)["ilocs"].to_numpy(dtype=int)] = True
         rows.append(_nab_row(key, "sktime SubLOF", flags, labels, n_train, windows[key],
                              time.perf_counter() - start))  # fmt: skip
+        print(rows[-1], flush=True)
     return rows
 
 

@@ -93,6 +93,7 @@ class RepresentationForecaster(BaseForecaster):
         "capability:update": True,
         "fit_is_empty": False,
     }
+    _config = {"remember_data": False}
 
     def __init__(
         self,
@@ -110,6 +111,9 @@ class RepresentationForecaster(BaseForecaster):
         self.representation = representation
         self.transformer_normalize = transformer_normalize
         super().__init__()
+        # sktime's own copy of the data; unused (predict reads self._history), so not kept
+        # by default (sktime 1.3's default; 1.2 warns on every forecaster otherwise)
+        self._y = self._X = None
 
     def _fit(self, y, X=None, fh=None):
         name = type(self).__name__

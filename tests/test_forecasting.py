@@ -154,3 +154,33 @@ def test_holdout_ridge_picks_the_alpha_with_the_lowest_tail_mse():
         HoldoutRidge(alphas=(0.0, 1.0)).fit(X, Y)
     with pytest.raises(ValueError, match="validation rows|validation row"):
         HoldoutRidge().fit(X[:2], Y[:2])
+
+
+def test_in_sktime_pipelines_and_grid_search():
+    """TransformedTargetForecaster (via ``*``) equals the manual composition; the tuner
+    picks the window long enough for two tones (two lags cannot forecast them)."""
+    from sktime.forecasting.model_selection import ForecastingGridSearchCV
+    from sktime.split import ExpandingWindowSplitter
+    from sktime.transformations.series.detrend import Detrender
+
+    t = np.arange(240)
+    y = pd.Series(0.05 * t + np.sin(2 * np.pi * t / 24))
+    pipe = Detrender() * RepresentationForecaster("passthrough", window_length=12)
+    pred = pipe.fit(y, fh=[1, 2, 3]).predict()
+
+    detrender = Detrender().fit(y)
+    inner = RepresentationForecaster("passthrough", window_length=12)
+    manual = detrender.inverse_transform(inner.fit(detrender.transform(y), fh=[1, 2, 3]).predict())
+    np.testing.assert_allclose(pred.to_numpy(), manual.to_numpy(), rtol=1e-10)
+    truth = 0.05 * np.arange(240, 243) + np.sin(2 * np.pi * np.arange(240, 243) / 24)
+    np.testing.assert_allclose(pred.to_numpy(), truth, atol=2e-2)  # trend fit sees the sine
+
+    tuner = ForecastingGridSearchCV(
+        RepresentationForecaster("passthrough"),
+        ExpandingWindowSplitter(initial_window=150, step_length=30, fh=[1, 2]),
+        param_grid={"window_length": [2, 30]},
+        error_score="raise",
+    )
+    tuner.fit(pd.Series(np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 7)), fh=[1, 2])
+    assert tuner.best_params_["window_length"] == 30
+    assert tuner.cv_results_["mean_test_MeanAbsolutePercentageError"].min() < 0.01

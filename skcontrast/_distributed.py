@@ -179,13 +179,38 @@ def average_buffers(module: torch.nn.Module):
                 b.copy_(buf / world_size())
 
 
-def agree(flag: bool) -> bool:
-    """True on every rank when ``flag`` is true on any rank (e.g. a stop condition)."""
+def agree(*flags: bool):
+    """Each flag true on every rank when it is true on any rank (one all-reduce).
+
+    One flag gives a bool, several a tuple; e.g. stop conditions that must be agreed.
+    """
+    if is_distributed():
+        t = torch.tensor([1.0 if f else 0.0 for f in flags], device=_comm_device())
+        dist.all_reduce(t, op=dist.ReduceOp.MAX)
+        flags = tuple(bool(v > 0) for v in t.tolist())
+    else:
+        flags = tuple(bool(f) for f in flags)
+    return flags[0] if len(flags) == 1 else flags
+
+
+def on_main(fn, *args):
+    """``fn(*args)`` on rank 0 only, its result (or its exception) on every rank.
+
+    An error on rank 0 (e.g. a checkpoint of another fit) is raised on every rank instead
+    of leaving the others waiting in the next collective.
+    """
     if not is_distributed():
-        return flag
-    t = torch.tensor([1.0 if flag else 0.0], device=_comm_device())
-    dist.all_reduce(t, op=dist.ReduceOp.MAX)
-    return bool(t.item() > 0)
+        return fn(*args)
+    result, error = None, None
+    if is_main():
+        try:
+            result = fn(*args)
+        except Exception as err:  # re-raised below, on every rank
+            error = err
+    result, error = broadcast_object((result, error))
+    if error is not None:
+        raise error
+    return result
 
 
 def init_from_env(backend=None) -> bool:

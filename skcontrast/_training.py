@@ -171,15 +171,13 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             "extra": None if extra_state is None else extra_state.state_dict(),
         })  # fmt: skip
 
-    resumed = None
-    if checkpoint_path and main:
-        resumed = _checkpoint.load(checkpoint_path, fingerprint, name)
-    if distributed:
-        # the same start everywhere: rank 0's weights, and its checkpoint if it has one
+    if distributed:  # the same start everywhere: rank 0's weights (and checkpoint below)
         _distributed.broadcast_module(network)
         if extra_state is not None:
             _distributed.broadcast_module(extra_state)
-        resumed = _distributed.broadcast_object(resumed)
+    resumed = None
+    if checkpoint_path:  # read by rank 0 (its error raised on every rank), then broadcast
+        resumed = _distributed.on_main(_checkpoint.load, checkpoint_path, fingerprint, name)
     if resumed is not None:
         network.load_state_dict(resumed["network"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -236,10 +234,13 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             if len(history) >= total:
                 break
             out_of_time = est.max_time is not None and time.perf_counter() - start > est.max_time
-            if _distributed.agree(out_of_time):  # ranks' clocks differ: stop together
+            plateaued = plateau is not None and plateau.update(value)
+            if distributed:  # ranks' clocks differ: all stop at the same step
+                out_of_time, plateaued = _distributed.agree(out_of_time, plateaued)
+            if out_of_time:
                 reason = "max_time"
                 break
-            if _distributed.agree(plateau is not None and plateau.update(value)):
+            if plateaued:
                 reason = "early_stopping"
                 break
     except KeyboardInterrupt:

@@ -52,6 +52,16 @@ def main(out):
         for name, est in configs():
             est.fit(data())
             torch.save(result(est), f"{out}/{name}-rank{rank}.pt")
+        # a checkpoint of another fit: rank 0's error is raised on every rank, nobody hangs
+        name, est = configs()[0]
+        est.set_params(n_iters=2, checkpoint_path=f"{out}/other.ckpt", checkpoint_every=1).fit(data())
+        try:
+            est.set_params(lr=1e-2).fit(data())
+            message = "no error"
+        except ValueError as err:
+            message = str(err)
+        with open(f"{out}/mismatch-rank{rank}.txt", "w") as f:
+            f.write(message)
     finally:
         torch.distributed.destroy_process_group()
 

@@ -53,10 +53,17 @@ def ranks(tmp_path_factory):
         pytest.fail("the data-parallel workers did not finish within 240 s")
     for p, log in zip(procs, logs):
         assert p.returncode == 0, log[-3000:]
-    return {
+    results = {
         name: [torch.load(out / f"{name}-rank{r}.pt", weights_only=True) for r in range(WORLD)]
         for name, _ in ddp_worker.configs()
     }
+    results["mismatch"] = [(out / f"mismatch-rank{r}.txt").read_text() for r in range(WORLD)]
+    return results
+
+
+def test_rank0_checkpoint_error_raised_on_every_rank(ranks):
+    for message in ranks["mismatch"]:
+        assert "written by a fit with other data or parameters" in message
 
 
 @pytest.fixture(scope="module")
@@ -105,4 +112,5 @@ def test_helpers_are_identity_outside_a_group():
     assert _distributed.rank() == 0 and _distributed.world_size() == 1
     assert _distributed.shard(x) is x and _distributed.gather(x, 3) is x
     assert _distributed.agree(True) and not _distributed.agree(False)
+    assert _distributed.agree(True, False) == (True, False)
     assert _distributed.shard_sizes(5, 2) == [3, 2]

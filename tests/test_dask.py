@@ -42,7 +42,7 @@ def test_grid_search_over_dask_matches_sequential(client):
                                          cv=KFold(2, shuffle=True, random_state=0), n_jobs=n_jobs)  # fmt: skip
     with joblib.parallel_backend("dask"), distributed.get_task_stream() as tasks:
         on_dask = search(-1).fit(X, y)
-    assert len(tasks.data) >= 8  # 4 candidates x 2 folds ran on the cluster
+    assert tasks.data  # the fits ran on the cluster (joblib batches them into tasks)
     sequential = search(1).fit(X, y)
     # seeded fits: the cluster gives the very same scores as one process
     np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], sequential.cv_results_["mean_test_score"])
@@ -66,6 +66,6 @@ def test_sktime_benchmark_over_dask(client):
     bench.add_task(load_unit_test, KFold(n_splits=2, shuffle=True, random_state=0), [accuracy_score])
     with distributed.get_task_stream() as tasks:
         results = bench.run()
-    assert len(tasks.data) >= 2
+    assert tasks.data
     acc = results.filter(like="accuracy_score_fold").select_dtypes("number").to_numpy()
     assert acc.shape == (2, 2) and ((acc >= 0) & (acc <= 1)).all()

@@ -124,10 +124,11 @@ class _Gather(torch.autograd.Function):
         sizes = shard_sizes(n, world)
         ctx.n, ctx.world, ctx.me = n, world, me
         width = max(sizes)
-        padded = local.new_zeros((width, *local.shape[1:]))
+        # on the backend's device (a no-op for NCCL; gloo gathers CPU tensors)
+        padded = local.new_zeros((width, *local.shape[1:]), device=_comm_device())
         padded[: len(local)] = local
         parts = [torch.empty_like(padded) for _ in range(world)]
-        dist.all_gather(parts, padded.contiguous())
+        dist.all_gather(parts, padded)
         out = local.new_empty((n, *local.shape[1:]))
         for r, part in enumerate(parts):
             out[r::world] = part[: sizes[r]]
@@ -135,9 +136,9 @@ class _Gather(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.me :: ctx.world], None
+        total = grad.to(_comm_device(), copy=True).contiguous()
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+        return total[ctx.me :: ctx.world].to(grad.device), None
 
 
 def gather(local: torch.Tensor, n: int) -> torch.Tensor:

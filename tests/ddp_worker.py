@@ -5,6 +5,7 @@ configurations of ``configs()`` inside a gloo process group and saves, per confi
 the final weights and the loss history to ``<out>/<name>-rank<r>.pt``.
 """
 
+import os
 import sys
 
 import numpy as np
@@ -48,6 +49,8 @@ def main(out):
 
     assert _distributed.init_from_env(backend="gloo")
     rank = _distributed.rank()
+    if rank == 0 and os.path.exists(f"{out}/other.ckpt"):  # left by a failed earlier launch
+        os.remove(f"{out}/other.ckpt")
     try:
         for name, est in configs():
             est.fit(data())

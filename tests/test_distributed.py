@@ -30,29 +30,39 @@ def free_port():
         return s.getsockname()[1]
 
 
+def run_ranks(argv, world=WORLD, timeout=240, attempts=2):
+    """Run ``python argv`` as ``world`` ranks with torchrun's environment; their outputs.
+
+    A launch whose processes fail is retried once on a fresh port: on a shared machine the
+    free port can be taken between choosing it and binding it (and gloo then aborts with
+    "terminate called without an active exception"). Both ranks' logs are shown on failure.
+    """
+    for attempt in range(attempts):
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+               "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+        procs = [subprocess.Popen([sys.executable, *argv], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for r in range(world)]  # fmt: skip
+        try:
+            logs = [p.communicate(timeout=timeout)[0] for p in procs]
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            pytest.fail(f"{world} ranks of {argv} did not finish within {timeout} s")
+        if all(p.returncode == 0 for p in procs):
+            return logs
+        report = "\n".join(f"--- rank {r} (exit {p.returncode}):\n{log[-2000:]}"
+                           for r, (p, log) in enumerate(zip(procs, logs)))  # fmt: skip
+        print(f"attempt {attempt + 1} failed:\n{report}")
+    pytest.fail(f"{world} ranks of {argv} failed {attempts} times; last:\n{report}")
+
+
 @pytest.fixture(scope="module")
 def ranks(tmp_path_factory):
     """Run tests/ddp_worker.py as 2 gloo ranks; {config: [rank 0 result, rank 1 result]}."""
     out = tmp_path_factory.mktemp("ddp")
-    port = free_port()
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "WORLD_SIZE": str(WORLD),
-           "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}
-    procs = [
-        subprocess.Popen([sys.executable, str(HERE / "ddp_worker.py"), str(out)],
-                         env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for r in range(WORLD)
-    ]
-    logs = []
-    try:
-        for p in procs:
-            logs.append(p.communicate(timeout=240)[0])
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        pytest.fail("the data-parallel workers did not finish within 240 s")
-    for p, log in zip(procs, logs):
-        assert p.returncode == 0, log[-3000:]
+    run_ranks([str(HERE / "ddp_worker.py"), str(out)])
     results = {
         name: [torch.load(out / f"{name}-rank{r}.pt", weights_only=True) for r in range(WORLD)]
         for name, _ in ddp_worker.configs()

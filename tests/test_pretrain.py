@@ -1,10 +1,5 @@
 """``python -m skcontrast.pretrain``: corpus loading, encoder file, resume under 2 gloo ranks."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -12,9 +7,8 @@ import torch
 import ddp_worker
 from skcontrast import AimTSTransformer, BTSFTransformer
 from skcontrast.pretrain import load_corpus, main
-from test_distributed import LOSS_RTOL, WEIGHTS_TOL, free_port
+from test_distributed import LOSS_RTOL, WEIGHTS_TOL, run_ranks
 
-HERE = Path(__file__).resolve().parent
 TINY = ["--param", "hidden_channels=4", "--param", "repr_dims=8", "--param", "depth=1",
         "--param", "projection_dims=4", "--param", "image=None", "--param", "swa=False",
         "--batch-size", "8", "--device", "cpu", "--lr", "3e-3"]  # fmt: skip
@@ -64,24 +58,9 @@ def test_pretrain_btsf(corpus, tmp_path):
     assert BTSFTransformer.load_weights(out).transform(ddp_worker.data()).shape[0] == 12
 
 
-def torchrun_like(args, world=2, timeout=240):
-    """Run the CLI as ``world`` ranks with torchrun's environment variables."""
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
-           "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-    procs = [subprocess.Popen([sys.executable, "-m", "skcontrast.pretrain", *args],
-                              env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-             for r in range(world)]  # fmt: skip
-    try:
-        logs = [p.communicate(timeout=timeout)[0] for p in procs]
-    except subprocess.TimeoutExpired:
-        for p in procs:
-            p.kill()
-        pytest.fail(f"pretrain under {world} ranks did not finish within {timeout} s")
-    for p, log in zip(procs, logs):
-        assert p.returncode == 0, log[-3000:]
-    return logs
+def torchrun_like(args):
+    """Run the CLI as 2 ranks with torchrun's environment variables."""
+    return run_ranks(["-m", "skcontrast.pretrain", *args])
 
 
 def test_two_ranks_resume_matches_one_uninterrupted_process(corpus, tmp_path):

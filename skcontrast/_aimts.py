@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
+from skcontrast import _distributed
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS, augment
 from skcontrast.nn.image_encoder import ResNet18Encoder, freeze, load_pretrained_weights
@@ -146,13 +147,17 @@ class ImageContext:
         return torch.cat(out)
 
     def features(self, network, x, step, channels=None):
+        """Image embeddings of the global batch ``x`` (data-parallel: encoded by shards)."""
         if self.frozen is not None:
             if channels is None:
                 return self.frozen[step.dataset][torch.from_numpy(step.indices).to(self.device)]
             network.image_encoder.eval()  # frozen: keep BatchNorm statistics fixed
             with torch.no_grad():
                 return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
-        return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
+        local = network.image_encoder(self.images_of(
+            _distributed.shard(x), step.dataset, step.indices[_distributed.rank() :: _distributed.world_size()], channels
+        ))  # fmt: skip
+        return _distributed.gather(local, len(x))
 
 
 def aimts_loss(est, network, x, step, images: ImageContext | None):
@@ -165,7 +170,8 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
         channels = torch.randperm(x.shape[1], device=x.device)[: est.max_channels].sort().values
         x = x[:, channels]
     if network.image_encoder is not None:
-        s = network.series_head(network.series_embedding(x))
+        # data-parallel: each rank encodes its shard, the losses see the gathered global batch
+        s = _distributed.gather(network.series_head(network.series_embedding(_distributed.shard(x))), len(x))
         v = network.image_head(images.features(network, x, step, channels))
         beta = torch.distributions.Beta(
             torch.tensor(est.mixup_alpha, device=x.device), torch.tensor(est.mixup_alpha, device=x.device)
@@ -178,8 +184,8 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
     n_aug = len(AUGMENTATIONS)
     # two views, each the whole set of augmentations: (2 * A * B, C, T)
     views = torch.cat([augment(x, None), augment(x, None)]).reshape(2 * n_aug * B, C, T)
-    h = network.timestep_features(views).mean(dim=1)  # pool channels: (2AB, D, T)
-    z = network.projector(h.transpose(1, 2)).reshape(2, n_aug, B, T, -1)
+    h = network.timestep_features(_distributed.shard(views)).mean(dim=1)  # pool channels: (2AB, D, T)
+    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(2, n_aug, B, T, -1)
     if est.use_prototypes:
         prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
         inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])

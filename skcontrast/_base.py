@@ -20,6 +20,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils import check_random_state
 from sktime.transformations.base import BaseTransformer
 
+from skcontrast import _distributed
 from skcontrast._data import (
     NORMALIZATIONS,
     as_sklearn_panel,
@@ -159,10 +160,15 @@ class TorchTrainingMixin:
             raise NotFittedError(str(err)) from None
 
     def _seed(self) -> int:
-        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random."""
+        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random.
+
+        In a process group every rank uses rank 0's seed (same initial weights and batches).
+        """
         if self.random_state is None:
-            return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            seed = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+        else:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return _distributed.broadcast_object(seed)
 
 
 class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
@@ -308,7 +314,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
                 UserWarning,
                 stacklevel=3,
             )
-        device = resolve_device(self.device)
+        device = _distributed.local_device(resolve_device(self.device))
         seed = self._seed()
         start = time.perf_counter()
         with isolated_seed(seed, device):

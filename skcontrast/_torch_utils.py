@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import torch
 
@@ -50,16 +51,24 @@ def resolve_device(device) -> torch.device:
     return dev
 
 
+# torch's default generators are process-wide: seeded fits running in threads of one
+# process (dask's threaded workers, joblib's threading backend) take turns, or they would
+# draw from each other's streams and lose reproducibility
+_SEED_LOCK = threading.RLock()
+
+
 @contextlib.contextmanager
 def isolated_seed(seed: int, device: torch.device):
     """Seed torch's generators for ``device`` and restore the caller's state on exit.
 
     Only the CPU generator and, when training on CUDA, the generators of the CUDA
-    devices are touched (and restored): the caller's global RNG state is unchanged.
+    devices are touched (and restored): the caller's global RNG state is unchanged. Fits
+    in other threads of the process wait (a re-entrant lock), so that each stays
+    reproducible.
     """
     cuda = device.type == "cuda"
     devices = list(range(torch.cuda.device_count())) if cuda else []
-    with torch.random.fork_rng(devices=devices):
+    with _SEED_LOCK, torch.random.fork_rng(devices=devices):
         torch.default_generator.manual_seed(seed)
         if cuda:
             torch.cuda.manual_seed_all(seed)

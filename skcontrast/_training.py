@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from skcontrast import _checkpoint
+from skcontrast import _checkpoint, _distributed
 from skcontrast._torch_utils import autocast
 
 
@@ -139,7 +139,14 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
     such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,
     and a matching checkpoint found at the start is resumed.
+
+    Inside a ``torch.distributed`` process group (see ``skcontrast._distributed``) every
+    rank draws the same global batch; ``loss_fn`` encodes its shard and gathers the
+    embeddings, gradients are averaged over the ranks, stopping is agreed, rank 0 writes
+    checkpoints and shows progress, and a resumed checkpoint is broadcast from rank 0.
     """
+    distributed = _distributed.is_distributed()
+    main = _distributed.is_main()
     name = type(est).__name__
     rng = np.random.default_rng(seed)
     batch_size = est.batch_size
@@ -164,7 +171,13 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             "extra": None if extra_state is None else extra_state.state_dict(),
         })  # fmt: skip
 
-    resumed = _checkpoint.load(checkpoint_path, fingerprint, name) if checkpoint_path else None
+    if distributed:  # the same start everywhere: rank 0's weights (and checkpoint below)
+        _distributed.broadcast_module(network)
+        if extra_state is not None:
+            _distributed.broadcast_module(extra_state)
+    resumed = None
+    if checkpoint_path:  # read by rank 0 (its error raised on every rank), then broadcast
+        resumed = _distributed.on_main(_checkpoint.load, checkpoint_path, fingerprint, name)
     if resumed is not None:
         network.load_state_dict(resumed["network"])
         optimizer.load_state_dict(resumed["optimizer"])
@@ -181,7 +194,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             extra_state.load_state_dict(resumed["extra"])
     start = time.perf_counter()
     network.train()
-    progress = tqdm(total=total, initial=len(history), disable=not est.verbose, desc=name)
+    progress = tqdm(total=total, initial=len(history), disable=not (est.verbose and main), desc=name)
     try:
         while len(history) < total:
             d, idx = sampler.next()
@@ -199,7 +212,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
             except torch.cuda.OutOfMemoryError:
-                if max(len(idx), 1) == 1:
+                if max(len(idx), 1) == 1 or distributed:  # the other ranks cannot follow
                     raise
                 loss = batch = None
                 optimizer.zero_grad(set_to_none=True)
@@ -209,20 +222,25 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
                               f"continuing with batch_size={batch_size}.", UserWarning, stacklevel=3)  # fmt: skip
                 sampler = BatchSampler(sampler.sizes, batch_size, rng, min_batch)  # the step is retried
                 continue
+            _distributed.average_gradients(network.parameters())
             optimizer.step()
             if after_step is not None:
                 after_step(network, step)
             history.append(value)
-            if checkpoint_path and len(history) % est.checkpoint_every == 0:
+            if checkpoint_path and main and len(history) % est.checkpoint_every == 0:
                 save_checkpoint()
             progress.update(1)
             progress.set_postfix(loss=f"{value:.4f}")
             if len(history) >= total:
                 break
-            if est.max_time is not None and time.perf_counter() - start > est.max_time:
+            out_of_time = est.max_time is not None and time.perf_counter() - start > est.max_time
+            plateaued = plateau is not None and plateau.update(value)
+            if distributed:  # ranks' clocks differ: all stop at the same step
+                out_of_time, plateaued = _distributed.agree(out_of_time, plateaued)
+            if out_of_time:
                 reason = "max_time"
                 break
-            if plateau is not None and plateau.update(value):
+            if plateaued:
                 reason = "early_stopping"
                 break
     except KeyboardInterrupt:
@@ -239,4 +257,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
         )
     finally:
         progress.close()
+    # BatchNorm running statistics are per rank: average them so all ranks end identical
+    _distributed.average_buffers(network)
+    if extra_state is not None:
+        _distributed.average_buffers(extra_state)
     return history, reason

@@ -9,6 +9,7 @@ from sktime.classification.base import BaseClassifier
 from torch import nn
 from torch.nn import functional as F
 
+from skcontrast import _distributed
 from skcontrast._aimts import check_architecture, resolve_pretrained
 from skcontrast._base import TorchTrainingMixin, groups_by_length
 from skcontrast._data import check_panel, normalize_panel
@@ -219,7 +220,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
         if self.n_timepoints_in_ is not None:
             self.n_features_in_ = n_channels * self.n_timepoints_in_
-        device = resolve_device(self.device)
+        # in a process group: cuda:LOCAL_RANK; every rank fine-tunes on the whole batch
+        # (correct, identical on every rank, but not faster: only pretraining is sharded)
+        device = _distributed.local_device(resolve_device(self.device))
         seed = self._seed()
         with isolated_seed(seed, device):
             network = _FineTuneNetwork(

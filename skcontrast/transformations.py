@@ -7,6 +7,7 @@ from torch.nn import functional as F
 
 from skcontrast import _aimts
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast import _distributed
 from skcontrast._training import run_training
 from skcontrast.nn.btsf import FUSIONS, SPECTRA, BTSFNetwork
 from skcontrast.nn.losses import info_nce
@@ -250,7 +251,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
         x = self._instances(batch)
         # two independent dropout masks over the whole series; one pass over both views
         views = F.dropout(x.repeat(2, 1, 1), p=self.dropout, training=True)
-        z_anchor, z_positive = network(views).chunk(2)
+        # data-parallel: this rank encodes its shard, the loss sees the whole global batch
+        z = _distributed.gather(network(_distributed.shard(views)), len(views))
+        z_anchor, z_positive = z.chunk(2)
         return info_nce(z_anchor, z_positive, self.temperature)
 
     def _encode(self, network, batch):

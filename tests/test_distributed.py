@@ -1,0 +1,126 @@
+"""Data-parallel training: 2 CPU processes (gloo) against one process on the same batches.
+
+Tolerance: a 2-process run matches a single-process run on the same global batch to
+float32 rounding (the all-gathered embeddings are the same numbers, but the gradient of a
+shard is summed in another order): weights within ``atol=1e-5, rtol=1e-4``, losses within
+``rtol=5e-5``. BatchNorm (AimTS's image encoder) uses per-rank batch statistics, so that
+configuration is only checked for identical weights across ranks and a falling loss.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import ddp_worker
+
+WORLD = 2
+WEIGHTS_TOL = dict(atol=1e-5, rtol=1e-4)
+LOSS_RTOL = 5e-5
+HERE = Path(__file__).resolve().parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_ranks(argv, world=WORLD, timeout=240, attempts=2):
+    """Run ``python argv`` as ``world`` ranks with torchrun's environment; their outputs.
+
+    A launch whose processes fail is retried once on a fresh port: on a shared machine the
+    free port can be taken between choosing it and binding it (and gloo then aborts with
+    "terminate called without an active exception"). Both ranks' logs are shown on failure.
+    """
+    for attempt in range(attempts):
+        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
+               "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1",
+               "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+        procs = [subprocess.Popen([sys.executable, *argv], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                 for r in range(world)]  # fmt: skip
+        try:
+            logs = [p.communicate(timeout=timeout)[0] for p in procs]
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            pytest.fail(f"{world} ranks of {argv} did not finish within {timeout} s")
+        if all(p.returncode == 0 for p in procs):
+            return logs
+        report = "\n".join(f"--- rank {r} (exit {p.returncode}):\n{log[-2000:]}"
+                           for r, (p, log) in enumerate(zip(procs, logs)))  # fmt: skip
+        print(f"attempt {attempt + 1} failed:\n{report}")
+    pytest.fail(f"{world} ranks of {argv} failed {attempts} times; last:\n{report}")
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """Run tests/ddp_worker.py as 2 gloo ranks; {config: [rank 0 result, rank 1 result]}."""
+    out = tmp_path_factory.mktemp("ddp")
+    run_ranks([str(HERE / "ddp_worker.py"), str(out)])
+    results = {
+        name: [torch.load(out / f"{name}-rank{r}.pt", weights_only=True) for r in range(WORLD)]
+        for name, _ in ddp_worker.configs()
+    }
+    results["mismatch"] = [(out / f"mismatch-rank{r}.txt").read_text() for r in range(WORLD)]
+    return results
+
+
+def test_rank0_checkpoint_error_raised_on_every_rank(ranks):
+    for message in ranks["mismatch"]:
+        assert "written by a fit with other data or parameters" in message
+
+
+@pytest.fixture(scope="module")
+def single():
+    """The same configurations fitted in this process, no process group."""
+    torch.set_num_threads(1)
+    results = {}
+    for name, est in ddp_worker.configs():
+        if name != "aimts_image":
+            results[name] = ddp_worker.result(est.fit(ddp_worker.data()))
+    return results
+
+
+def assert_same_weights(a, b, **tol):
+    assert a.keys() == b.keys()
+    for k in a:
+        if tol:
+            torch.testing.assert_close(a[k], b[k], **tol, msg=lambda m: f"{k}: {m}")
+        else:
+            assert torch.equal(a[k], b[k]), k
+
+
+@pytest.mark.parametrize("name", ["btsf", "aimts", "aimts_image"])
+def test_ranks_identical_and_loss_falls(ranks, name):
+    r0, r1 = ranks[name]
+    assert_same_weights(r0["weights"], r1["weights"])  # bitwise: same all-reduced steps
+    torch.testing.assert_close(r0["loss"], r1["loss"], rtol=0, atol=0)
+    loss = r0["loss"]
+    assert len(loss) == 12
+    assert loss[-3:].mean() < loss[:3].mean()
+
+
+@pytest.mark.parametrize("name", ["btsf", "aimts"])
+def test_matches_single_process(ranks, single, name):
+    dist, one = ranks[name][0], single[name]
+    torch.testing.assert_close(dist["loss"], one["loss"], rtol=LOSS_RTOL, atol=0)
+    assert_same_weights(dist["weights"], one["weights"], **WEIGHTS_TOL)
+    torch.testing.assert_close(dist["features"], one["features"], rtol=1e-3, atol=1e-3)
+
+
+def test_helpers_are_identity_outside_a_group():
+    from skcontrast import _distributed
+
+    x = torch.arange(6.0).reshape(3, 2)
+    assert not _distributed.is_distributed()
+    assert _distributed.rank() == 0 and _distributed.world_size() == 1
+    assert _distributed.shard(x) is x and _distributed.gather(x, 3) is x
+    assert _distributed.agree(True) and not _distributed.agree(False)
+    assert _distributed.agree(True, False) == (True, False)
+    assert _distributed.shard_sizes(5, 2) == [3, 2]

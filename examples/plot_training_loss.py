@@ -24,14 +24,14 @@ btsf = dict(hidden_channels=16, repr_dims=16, temporal_depth=3, spectral_depth=1
             temporal_size=8, spectral_size=8, rank=4) if FAST else {}
 aimts = dict(hidden_channels=8, repr_dims=16, depth=2, projection_dims=8, image_size=16,
              image_width=4, batch_size=8) if FAST else {}
-steps = 20 if FAST else 200
+steps = 12 if FAST else 200
 
 X, _ = load_UCR_UEA_dataset("ItalyPowerDemand", split="train", return_X_y=True,
                             return_type="numpy3D")
 fitted = {
     "BTSF, fixed budget": BTSFTransformer(**btsf, n_iters=steps, random_state=0).fit(X),
     "BTSF, early stopping": BTSFTransformer(**btsf, n_iters=steps, early_stopping=True,
-                                            n_iter_no_change=5 if FAST else 20,
+                                            n_iter_no_change=3 if FAST else 20,
                                             random_state=0).fit(X),
     "AimTS": AimTSTransformer(**aimts, n_iters=steps // 2, random_state=0).fit(X),
 }

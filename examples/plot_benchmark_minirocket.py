@@ -10,7 +10,9 @@ The pipelines are composed with sktime's ``*`` operator (``transformer * classif
 sktime classifier), as ``benchmarks/classification.py`` does: sktime's MiniRocket does not
 compose inside a scikit-learn 1.9 ``Pipeline`` (sktime issues #10725 and #11173), whereas the
 skcontrast estimators work in both. ``sktime.benchmarking`` takes the same composed
-estimators for larger studies. The full results, on ten datasets and a quiet machine, are on
+estimators for larger studies. On a small machine, set ``NUMBA_NUM_THREADS=1`` before running
+this script: with numba's default thread pool, the torch fits in this process ran several
+times slower on our 2-core machine. The full results, on ten datasets and a quiet machine, are on
 the benchmark pages.
 """
 
@@ -38,12 +40,12 @@ aimts = dict(hidden_channels=8, repr_dims=16, depth=2, projection_dims=8, image_
 def methods():
     """Fresh sktime classifiers, composed with ``*``."""
     return {
-        "MiniRocket + RidgeClassifierCV": MiniRocket(random_state=0)
-        * RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)),
         "BTSF + LogisticRegression": BTSFTransformer(**btsf, random_state=0)
         * LogisticRegression(max_iter=1000),
         "AimTS + LogisticRegression": AimTSTransformer(**aimts, random_state=0)
         * LogisticRegression(max_iter=1000),
+        "MiniRocket + RidgeClassifierCV": MiniRocket(random_state=0)
+        * RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)),
     }
 
 

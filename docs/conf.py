@@ -9,6 +9,10 @@ import os
 import sys
 from pathlib import Path
 
+# The gallery runs every example in this process; keep numba (sktime's MiniRocket) from
+# starting a thread per core beside torch's (a precaution on small shared machines).
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))  # architecture_figures

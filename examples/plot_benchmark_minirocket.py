@@ -10,9 +10,7 @@ The pipelines are composed with sktime's ``*`` operator (``transformer * classif
 sktime classifier), as ``benchmarks/classification.py`` does: sktime's MiniRocket does not
 compose inside a scikit-learn 1.9 ``Pipeline`` (sktime issues #10725 and #11173), whereas the
 skcontrast estimators work in both. ``sktime.benchmarking`` takes the same composed
-estimators for larger studies. On a small machine, set ``NUMBA_NUM_THREADS=1`` before running
-this script: with numba's default thread pool, the torch fits in this process ran several
-times slower on our 2-core machine. The full results, on ten datasets and a quiet machine, are on
+estimators for larger studies. The full results, on ten datasets and a quiet machine, are on
 the benchmark pages.
 """
 

@@ -44,7 +44,7 @@ def built_docs(tmp_path_factory):
         "SKCONTRAST_DATA": str(tmp / "no_data"),
         # one torch thread per process: far faster than oversubscribed cores on a busy machine
         "OMP_NUM_THREADS": "1",
-        # MiniRocket's numba threads slowed the next torch fit ~10x in the same process
+        # and one numba thread (MiniRocket) beside it
         "NUMBA_NUM_THREADS": "1",
     }
     out = tmp / "html"

@@ -46,7 +46,9 @@ if os.environ.get("SKCONTRAST_DOCS_INTERSPHINX") == "1":  # needs the internet
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**/*.zip"]
+# the method notes are included in the method pages (btsf.md, aimts.md), not pages of their own
+exclude_patterns = ["_build", "auto_examples/*.ipynb", "auto_examples/*.py", "**/*.zip",
+                    "btsf_method_notes.md", "aimts_method_notes.md"]
 myst_enable_extensions = ["colon_fence", "dollarmath"]
 myst_heading_anchors = 3
 suppress_warnings = ["myst.xref_missing"]  # links to repository files outside the docs

@@ -3,13 +3,19 @@ Classification pipeline with a grid search
 ==========================================
 
 A :class:`~skcontrast.BTSFTransformer` is an ordinary scikit-learn step: put it in a
-``Pipeline`` with a classifier and tune both in one ``GridSearchCV``. Each grid point refits
-the encoder (it learns inside ``fit``), so keep grids small: here the number of training
-steps, with ``n_iters=0`` (the untrained, seeded encoder) as a baseline, and the
+``Pipeline`` with a classifier and tune both in one ``GridSearchCV``: here the number of
+training steps, with ``n_iters=0`` (the untrained, seeded encoder) as a baseline, and the
 regularisation of the logistic regression. ItalyPowerDemand ships with sktime.
+
+The encoder learns inside ``fit``, so every grid point would retrain it. ``Pipeline(memory=...)``
+caches each fitted step by its parameters and training data: the grid points that differ
+only in the classifier's parameters reuse the fitted encoder (here 5 encoder fits instead of
+13 with the fast settings).
 """
 
 import os
+import shutil
+import tempfile
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,13 +37,14 @@ X, y = load_UCR_UEA_dataset("ItalyPowerDemand", split="train", return_X_y=True,
 X_test, y_test = load_UCR_UEA_dataset("ItalyPowerDemand", split="test", return_X_y=True,
                                       return_type="numpy3D")
 
+cache = tempfile.mkdtemp()  # fitted encoders, keyed by their parameters and the data
 pipe = Pipeline([
     ("rep", BTSFTransformer(**(small if FAST else {}), random_state=0)),
     ("clf", LogisticRegression(max_iter=1000)),
-])
+], memory=cache)
 param_grid = {
     "rep__n_iters": [0, 5] if FAST else [0, 30, 100],
-    "clf__C": [0.1, 1.0] if FAST else [0.01, 0.1, 1.0, 10.0],
+    "clf__C": [0.1, 1.0, 10.0] if FAST else [0.01, 0.1, 1.0, 10.0],
 }
 cv = StratifiedKFold(2 if FAST else 3, shuffle=True, random_state=0)
 search = GridSearchCV(pipe, param_grid, cv=cv)
@@ -61,6 +68,8 @@ for (i, j), value in np.ndenumerate(table.to_numpy()):
 fig.colorbar(image, ax=ax)
 fig.tight_layout()
 plt.show()
+
+shutil.rmtree(cache, ignore_errors=True)
 
 # %%
 # ``GridSearchCV(n_jobs=...)`` runs grid points in parallel worker processes; joblib caps

@@ -42,8 +42,11 @@ grid = {"btsftransformer__rank": [1, 2, 4], "btsftransformer__n_iters": [5, 20]}
 search = GridSearchCV(pipeline, grid, cv=StratifiedKFold(3, shuffle=True, random_state=0), n_jobs=-1)
 
 # %%
-# Fit on the cluster: ``n_jobs=-1`` uses every worker thread (no ``__main__`` guard is
-# needed here: the workers are threads; with ``processes=True`` add one).
+# Fit on the cluster: ``n_jobs=-1`` uses every worker. The workers here are threads of
+# this process (``processes=False``: quick to start, and no ``__main__`` guard needed), so
+# the seeded fits run one at a time; for real parallel training use worker processes
+# (``processes=True`` under an ``if __name__ == "__main__":`` guard, or ``dask worker``
+# processes with one thread each on other machines).
 with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
         Client(cluster) as client, joblib.parallel_backend("dask"):  # fmt: skip
     search.fit(X, y)

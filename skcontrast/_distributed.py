@@ -36,7 +36,11 @@ _ENABLED = True
 
 @contextlib.contextmanager
 def disabled():
-    """Fit independently on every rank even inside a process group (no data parallelism)."""
+    """Fit independently on every rank even inside a process group (no data parallelism).
+
+    Inside ``with disabled():`` a fit is an ordinary single-process fit, so it may run on
+    some ranks only. The switch is process-wide (not per thread).
+    """
     global _ENABLED
     previous, _ENABLED = _ENABLED, False
     try:
@@ -46,15 +50,17 @@ def disabled():
 
 
 def is_distributed() -> bool:
-    """True inside an initialised process group of more than one process."""
+    """Whether fits are data-parallel here: a process group of 2 or more ranks, not disabled."""
     return _ENABLED and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
 def rank() -> int:
+    """This process's rank in the data-parallel group (0 outside one)."""
     return dist.get_rank() if is_distributed() else 0
 
 
 def world_size() -> int:
+    """Number of processes a fit is split over (1 outside a group)."""
     return dist.get_world_size() if is_distributed() else 1
 
 
@@ -70,10 +76,18 @@ def _comm_device() -> torch.device:
     return torch.device("cpu")
 
 
+def _local_rank() -> int:
+    """``LOCAL_RANK`` (torchrun), else the global rank modulo the visible GPUs (srun, mpirun)."""
+    if "LOCAL_RANK" in os.environ:
+        return int(os.environ["LOCAL_RANK"])
+    rank = dist.get_rank() if dist.is_initialized() else int(os.environ.get("RANK", 0))
+    return rank % max(torch.cuda.device_count(), 1)
+
+
 def local_device(device: torch.device) -> torch.device:
     """A CUDA device without an index becomes ``cuda:LOCAL_RANK`` in a process group."""
     if device.type == "cuda" and device.index is None and is_distributed():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        device = torch.device("cuda", _local_rank())
         torch.cuda.set_device(device)
     return device
 
@@ -225,6 +239,6 @@ def init_from_env(backend=None) -> bool:
     if backend is None:
         backend = "nccl" if torch.cuda.is_available() else "gloo"
     if backend == "nccl":
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(_local_rank())
     dist.init_process_group(backend=backend)
     return True

@@ -130,6 +130,30 @@ def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray
     return out
 
 
+def min_batch_size(est, world: int, sizes) -> int:
+    """The smallest batch the sampler may draw.
+
+    Two series (negatives for the contrastive losses), one for estimators that train on
+    single series. In a process group of ``world`` ranks, an estimator that needs
+    ``est._min_shard_rows()`` rows on every rank (BatchNorm in a trained image encoder
+    cannot train on one row or none) needs that many per rank; a corpus with no dataset
+    large enough is a clear error rather than a crash on some ranks.
+    """
+    base = 1 if getattr(est, "_trains_on_single_series", False) else 2
+    per_rank = est._min_shard_rows() if hasattr(est, "_min_shard_rows") else 0
+    if world <= 1 or per_rank <= 0:
+        return base
+    needed = max(base, world * per_rank)
+    if max(sizes) < needed:
+        raise ValueError(
+            f"{type(est).__name__}: with {world} processes every batch needs at least {needed} "
+            f"series ({per_rank} per process for the BatchNorm of the trained image encoder), "
+            f"but the largest dataset has {max(sizes)}. Use fewer processes, larger datasets, "
+            "image=None, or a frozen pretrained image_encoder."
+        )
+    return needed
+
+
 def run_training(est, network, panels, device, seed, loss_fn, after_step=None, extra_state=None):
     """Optimise ``loss_fn(network, batch, step)`` over batches of ``panels``.
 
@@ -150,7 +174,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     name = type(est).__name__
     rng = np.random.default_rng(seed)
     batch_size = est.batch_size
-    min_batch = 1 if getattr(est, "_trains_on_single_series", False) else 2
+    min_batch = min_batch_size(est, _distributed.world_size() if distributed else 1, [len(p) for p in panels])
     sampler = BatchSampler([len(p) for p in panels], batch_size, rng, min_batch)
     total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
     optimizer = est._make_optimizer(network)
@@ -167,7 +191,9 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             "batch_size": batch_size, "history": list(history),
             "plateau": None if plateau is None else dict(vars(plateau)),
             "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else [],
+            # the training device's generator only: every rank draws the same stream on
+            # its own device, so rank 0's state is every rank's state
+            "cuda_rng": [torch.cuda.get_rng_state(device)] if device.type == "cuda" else [],
             "extra": None if extra_state is None else extra_state.state_dict(),
         })  # fmt: skip
 
@@ -188,8 +214,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
         if plateau is not None and resumed["plateau"] is not None:
             vars(plateau).update(resumed["plateau"])
         torch.set_rng_state(resumed["torch_rng"])
-        if resumed["cuda_rng"]:
-            torch.cuda.set_rng_state_all(resumed["cuda_rng"])
+        if resumed["cuda_rng"] and device.type == "cuda":
+            torch.cuda.set_rng_state(resumed["cuda_rng"][0], device)
         if extra_state is not None:
             extra_state.load_state_dict(resumed["extra"])
     start = time.perf_counter()
@@ -227,8 +253,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             if after_step is not None:
                 after_step(network, step)
             history.append(value)
-            if checkpoint_path and main and len(history) % est.checkpoint_every == 0:
-                save_checkpoint()
+            if checkpoint_path and len(history) % est.checkpoint_every == 0:
+                _distributed.on_main(save_checkpoint)  # rank 0 writes; its error reaches all
             progress.update(1)
             progress.set_postfix(loss=f"{value:.4f}")
             if len(history) >= total:
@@ -244,6 +270,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
                 reason = "early_stopping"
                 break
     except KeyboardInterrupt:
+        if distributed:  # ranks are interrupted at different steps: they cannot agree
+            raise
         reason = "interrupted"
         # not saved here: the interrupt may have landed mid-step; the last periodic
         # checkpoint was taken between steps, so resuming from it stays exact

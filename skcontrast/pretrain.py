@@ -97,7 +97,9 @@ def build_estimator(args):
     if args.lr is not None:
         params["lr"] = args.lr
     for item in args.param:
-        key, _, value = item.partition("=")
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"pretrain: --param expects NAME=VALUE, got {item!r}")
         try:
             params[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -134,7 +136,10 @@ def main(argv=None) -> int:
 
     from skcontrast import _distributed
 
-    started_group = _distributed.init_from_env(args.backend)
+    backend = args.backend
+    if backend is None and str(args.device).startswith("cpu"):
+        backend = "gloo"  # NCCL would need a GPU per process
+    started_group = _distributed.init_from_env(backend)
     try:
         main_rank = _distributed.is_main()
         panels = load_corpus(args.data)
@@ -147,16 +152,19 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         est.fit(panels if len(panels) > 1 else panels[0])
         elapsed = time.perf_counter() - start
-        if main_rank:
+        def write():
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             est.save_weights(args.out)
+
+        # rank 0 writes; an error there (disk full, no permission) is raised on every rank
+        # instead of leaving the others waiting; every rank returns once the file exists
+        _distributed.on_main(write)
+        if main_rank:
             n = sum(len(p) for p in panels)
             loss = est.loss_history_[-1] if est.loss_history_ else float("nan")
             print(f"pretrain: {type(est).__name__} on {len(panels)} panel(s), {n} series, "
                   f"{_distributed.world_size()} process(es): {est.n_iters_} steps ({est.stop_reason_}), "
                   f"last loss {loss:.4f}, {elapsed:.1f} s; wrote {args.out}")  # fmt: skip
-        if _distributed.is_distributed():
-            torch.distributed.barrier()  # the file exists before any rank returns
     finally:
         if started_group:
             torch.distributed.destroy_process_group()

@@ -482,6 +482,11 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
     def _default_n_iters(self, n_series):
         return 30
 
+    def _min_shard_rows(self):
+        """Rows each process needs per batch in a process group: the BatchNorm of an image
+        encoder trained from scratch cannot train on one row (or none)."""
+        return 2 if self.image is not None and self.image_encoder == "scratch" else 0
+
     def _make_optimizer(self, network):
         params = [p for p in network.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)

@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ddp_worker
 import pytest
 import torch
 
-import ddp_worker
+from skcontrast import AimTSTransformer, BTSFTransformer
 
 WORLD = 2
 WEIGHTS_TOL = dict(atol=1e-5, rtol=1e-4)
@@ -124,3 +125,26 @@ def test_helpers_are_identity_outside_a_group():
     assert _distributed.agree(True) and not _distributed.agree(False)
     assert _distributed.agree(True, False) == (True, False)
     assert _distributed.shard_sizes(5, 2) == [3, 2]
+
+
+def test_trained_image_encoder_needs_two_rows_per_rank():
+    """BatchNorm cannot train on a shard of one row or none: the sampler's smallest batch
+    grows with the ranks, and a corpus too small for it is a clear error up front."""
+    from skcontrast._training import min_batch_size
+
+    image = AimTSTransformer(image="line")
+    assert min_batch_size(image, 1, [5]) == 2
+    assert min_batch_size(image, 3, [12, 4]) == 6
+    with pytest.raises(ValueError, match="at least 6 series.*largest dataset has 5"):
+        min_batch_size(image, 3, [5, 2])
+    # no BatchNorm to train: empty or one-row shards are fine (the gather is exact)
+    assert min_batch_size(AimTSTransformer(image=None), 3, [5]) == 2
+    assert min_batch_size(BTSFTransformer(), 8, [3]) == 2
+
+
+def test_public_switch_makes_fits_independent():
+    from skcontrast import distributed
+
+    with distributed.disabled():
+        assert not distributed.is_distributed() and distributed.world_size() == 1
+    assert distributed.rank() == 0 and distributed.is_main()

@@ -1,13 +1,13 @@
 """``python -m skcontrast.pretrain``: corpus loading, encoder file, resume under 2 gloo ranks."""
 
+import ddp_worker
 import numpy as np
 import pytest
 import torch
+from test_distributed import LOSS_RTOL, WEIGHTS_TOL, run_ranks
 
-import ddp_worker
 from skcontrast import AimTSTransformer, BTSFTransformer
 from skcontrast.pretrain import load_corpus, main
-from test_distributed import LOSS_RTOL, WEIGHTS_TOL, run_ranks
 
 TINY = ["--param", "hidden_channels=4", "--param", "repr_dims=8", "--param", "depth=1",
         "--param", "projection_dims=4", "--param", "image=None", "--param", "swa=False",
@@ -83,3 +83,8 @@ def test_two_ranks_resume_matches_one_uninterrupted_process(corpus, tmp_path):
     np.testing.assert_allclose(dist.loss_history_, one.loss_history_, rtol=LOSS_RTOL)
     for (k, a), b in zip(dist.network_.state_dict().items(), one.network_.state_dict().values()):
         torch.testing.assert_close(a, b, **WEIGHTS_TOL, msg=lambda m: f"{k}: {m}")
+
+
+def test_param_without_a_value_is_a_clear_error(corpus, tmp_path):
+    with pytest.raises(SystemExit, match="NAME=VALUE, got 'depth'"):
+        main([str(corpus / "a.npy"), "--out", str(tmp_path / "e.pt"), "--param", "depth"])

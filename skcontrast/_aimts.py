@@ -154,9 +154,9 @@ class ImageContext:
             network.image_encoder.eval()  # frozen: keep BatchNorm statistics fixed
             with torch.no_grad():
                 return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
-        local = network.image_encoder(self.images_of(
-            _distributed.shard(x), step.dataset, step.indices[_distributed.rank() :: _distributed.world_size()], channels
-        ))  # fmt: skip
+        local = network.image_encoder(
+            self.images_of(_distributed.shard(x), step.dataset, _distributed.shard(step.indices), channels)
+        )
         return _distributed.gather(local, len(x))
 
 

@@ -114,8 +114,8 @@ def broadcast_module(module: torch.nn.Module):
                 t.copy_(buf)
 
 
-def shard(x: torch.Tensor) -> torch.Tensor:
-    """This rank's rows ``x[rank::world_size]`` of a global batch."""
+def shard(x):
+    """This rank's rows ``x[rank::world_size]`` of a global batch (tensor or array)."""
     return x[rank() :: world_size()] if is_distributed() else x
 
 

@@ -174,8 +174,9 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     name = type(est).__name__
     rng = np.random.default_rng(seed)
     batch_size = est.batch_size
-    min_batch = min_batch_size(est, _distributed.world_size() if distributed else 1, [len(p) for p in panels])
-    sampler = BatchSampler([len(p) for p in panels], batch_size, rng, min_batch)
+    sizes = [len(p) for p in panels]
+    min_batch = min_batch_size(est, _distributed.world_size(), sizes)
+    sampler = BatchSampler(sizes, batch_size, rng, min_batch)
     total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
     optimizer = est._make_optimizer(network)
     tensors = [torch.from_numpy(p) for p in panels]
@@ -261,7 +262,9 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
                 break
             out_of_time = est.max_time is not None and time.perf_counter() - start > est.max_time
             plateaued = plateau is not None and plateau.update(value)
-            if distributed:  # ranks' clocks differ: all stop at the same step
+            # ranks' clocks differ: all stop at the same step (one all-reduce, only when a stop
+            # rule is set; the condition reads parameters, so every rank makes the same call)
+            if distributed and (est.max_time is not None or plateau is not None):
                 out_of_time, plateaued = _distributed.agree(out_of_time, plateaued)
             if out_of_time:
                 reason = "max_time"

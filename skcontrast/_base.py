@@ -47,6 +47,8 @@ class TorchTrainingMixin:
     scikit-learn 1.9 glue (pipeline fix, tags). Used by the transformers and the classifier."""
 
     _sklearn_estimator_type = "transformer"
+    # True where lr=None means a method default (resolved by _learning_rate)
+    _lr_default_allowed = False
 
     def __sklearn_tags__(self):
         # sktime estimators do not define scikit-learn's tags; GridSearchCV and the API
@@ -98,9 +100,12 @@ class TorchTrainingMixin:
             raise ValueError(
                 f"{name}: normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}."
             )
-        for p in ("lr", "tol"):
-            if not getattr(self, p) > 0:
-                raise ValueError(f"{name}: {p} must be > 0, got {getattr(self, p)!r}.")
+        if not self.tol > 0:
+            raise ValueError(f"{name}: tol must be > 0, got {self.tol!r}.")
+        # lr=None: the method's default learning rate (where it has one)
+        if not (self.lr is None and self._lr_default_allowed):
+            if isinstance(self.lr, bool) or not (isinstance(self.lr, numbers.Real) and self.lr > 0):
+                raise ValueError(f"{name}: lr must be > 0, got {self.lr!r}.")
         if not self.weight_decay >= 0:
             raise ValueError(f"{name}: weight_decay must be >= 0, got {self.weight_decay!r}.")
         if self.max_time is not None and not self.max_time > 0:
@@ -248,8 +253,18 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def _default_n_iters(self, n_series: int) -> int:
         return 100
 
+    def _training_panels(self, panels: list[np.ndarray]) -> list[np.ndarray]:
+        """Hook: the panels training samples batches from (default: as given, one per length)."""
+        return panels
+
+    def _learning_rate(self) -> float:
+        """``lr``, or the method's default where ``lr=None`` means one."""
+        return self.lr
+
     def _make_optimizer(self, network):
-        return torch.optim.Adam(network.parameters(), lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.Adam(
+            network.parameters(), lr=self._learning_rate(), weight_decay=self.weight_decay
+        )
 
     def _train(self, network, panels, device, seed):
         """Optimise the network; returns (loss per step, stop reason)."""
@@ -319,7 +334,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         start = time.perf_counter()
         with isolated_seed(seed, device):
             network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
-            self.loss_history_, self.stop_reason_ = self._train(network, panels, device, seed)
+            training = self._training_panels(panels)
+            self.loss_history_, self.stop_reason_ = self._train(network, training, device, seed)
         self.n_iters_ = len(self.loss_history_)
         network.eval()
         # standardisation statistics per feature (last axis), over all series (and channels)

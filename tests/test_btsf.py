@@ -26,7 +26,7 @@ def test_one_finite_row_per_series(panel):
     X, _ = panel
     t = tiny_btsf().fit(X)
     F = features(t, X)
-    assert F.shape == (12, 2 * 4)  # rank * repr_dims
+    assert F.shape == (12, 2 * 4 + 7 * 4)  # rank * repr_dims + multiscale temporal pools
     assert F.dtype == np.float32 and np.isfinite(F).all()
     # standardised on the training series
     np.testing.assert_allclose(F.mean(axis=0), 0, atol=1e-4)
@@ -61,20 +61,25 @@ def test_2d_dataframe_with_one_label_per_row_names_the_fix(panel):
 def test_multivariate_sktime_container_and_channel_independent():
     X, _ = load_basic_motions(return_X_y=True)  # nested DataFrame, 6 channels
     X = X.iloc[:10]
-    F = features(tiny_btsf().fit(X), X)
+    F = features(tiny_btsf(readout="fused").fit(X), X)
     assert F.shape == (10, 2 * 4)
-    F_ci = features(tiny_btsf(channel_independent=True).fit(X), X)
+    F_ci = features(tiny_btsf(readout="fused", channel_independent=True).fit(X), X)
     assert F_ci.shape == (10, 6 * 2 * 4)
+    # multiscale: + 7 pooled temporal positions of d features, per channel if independent
+    assert features(tiny_btsf().fit(X), X).shape == (10, 2 * 4 + 7 * 4)
+    F_ci = features(tiny_btsf(channel_independent=True).fit(X), X)
+    assert F_ci.shape == (10, 6 * (2 * 4 + 7 * 4))
 
 
 def test_concat_fusion_doubles_the_width(panel):
     X, _ = panel
-    assert features(tiny_btsf(fusion="concat").fit(X), X).shape == (12, 2 * 2 * 4)
+    assert features(tiny_btsf(fusion="concat", readout="fused").fit(X), X).shape == (12, 2 * 2 * 4)
+    assert features(tiny_btsf(fusion="concat").fit(X), X).shape == (12, 2 * 2 * 4 + 7 * 4)
 
 
 def test_standardize_false_gives_raw_sigmoid_features(panel):
     X, _ = panel
-    F = features(tiny_btsf(standardize=False).fit(X), X)
+    F = features(tiny_btsf(standardize=False, readout="fused").fit(X), X)
     assert (F > 0).all() and (F < 1).all()
 
 
@@ -206,8 +211,8 @@ def test_n_iters_and_n_epochs(panel):
     assert len(t.loss_history_) == 6
 
 
-def test_default_budget_is_100_steps(panel):
-    assert tiny_btsf(n_iters=None).fit(panel[0]).n_iters_ == 100
+def test_default_budget_is_200_steps(panel):
+    assert tiny_btsf(n_iters=None).fit(panel[0]).n_iters_ == 200
 
 
 def test_n_iters_zero_keeps_the_seeded_initialisation(panel):
@@ -234,8 +239,13 @@ def test_loss_decreases_with_training(panel):
     X, _ = panel
     t = BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1,
                         temporal_size=4, spectral_size=4, rank=2, n_loops=1, batch_size=12,
-                        n_iters=60, lr=3e-3, device="cpu", random_state=0).fit(X)
+                        n_iters=60, lr=3e-3, device="cpu", random_state=0, recipe="paper").fit(X)
     assert np.mean(t.loss_history_[-10:]) < 0.7 * np.mean(t.loss_history_[:5])
+    # crops: a harder task (random crops, masks, temporal contrast), a slower descent
+    t = BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1,
+                        temporal_size=4, spectral_size=4, rank=2, n_loops=1, batch_size=12,
+                        n_iters=150, lr=3e-3, device="cpu", random_state=0).fit(X)
+    assert np.mean(t.loss_history_[-30:]) < 0.95 * np.mean(t.loss_history_[:10])
 
 
 def test_verbose_shows_progress_with_loss(panel, capsys):
@@ -320,7 +330,7 @@ def test_wrong_length_at_transform(panel):
 def test_very_short_series_work(length):
     X = np.random.default_rng(0).standard_normal((6, 1, length))
     F = features(tiny_btsf().fit(X), X)
-    assert F.shape == (6, 8) and np.isfinite(F).all()
+    assert F.shape == (6, 8 + 7 * 4) and np.isfinite(F).all()
 
 
 def test_constant_series_give_finite_features(panel):

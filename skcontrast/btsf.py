@@ -1,0 +1,403 @@
+"""BTSF: Bilinear Temporal-Spectral Fusion (Yang & Hong, ICML 2022) as a transformer."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from skcontrast import _distributed
+from skcontrast._base import BaseContrastiveTransformer
+from skcontrast.nn.augmentations import overlapping_crops
+from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
+from skcontrast.nn.losses import hierarchical_contrast, info_nce
+
+__all__ = ["BTSFTransformer"]
+
+
+def series_lengths(x: torch.Tensor):
+    """Each row's length without its trailing all-NaN steps (padding), or None if none."""
+    observed = ~torch.isnan(x).all(dim=1)  # (B, T)
+    if observed[:, -1].all():
+        return None
+    return x.shape[-1] - observed.flip(-1).float().argmax(dim=-1)
+
+RECIPES = ("crops", "paper")
+READOUTS = ("multiscale", "fused")
+
+
+class BTSFTransformer(BaseContrastiveTransformer):
+    """Bilinear Temporal-Spectral Fusion (BTSF) representations, learned in ``fit``.
+
+    Self-supervised: ``fit`` learns an encoder from unlabelled series (``y`` is ignored)
+    by instance-level contrast between two views of each series; ``transform`` returns one
+    fixed-size feature row per series, to feed a linear model. Implements
+    Yang & Hong, "Unsupervised Time-Series Representation Learning with Iterative Bilinear
+    Temporal-Spectral Fusion", ICML 2022: a temporal encoder (dilated causal convolutions)
+    and a spectral encoder (convolutions over the FFT), each max-pooled to a fixed number of
+    positions, fused by low-rank bilinear pooling and refined by ``n_loops`` rounds of
+    spectrum-to-time (S2T) and time-to-spectrum (T2S) aggregation; the output is
+    ``sigmoid(W_t^T F_t + W_s^T F_s + F_bilinear)``. Choices the paper leaves open are
+    listed in the docs page "BTSF: method notes".
+
+    Two training recipes. ``recipe="crops"`` (the default) makes the views two overlapping
+    random crops (at most ``crop_length`` points, so a step costs the same for any series
+    length) with dropout and random timestamp masking, and adds TS2Vec's hierarchical
+    (instance and temporal) contrast on the causal temporal branch to the paper's
+    instance contrast of the fused representation. ``recipe="paper"`` is the paper's
+    setting: two dropout views of each whole series, instance contrast only, Adam at
+    ``lr=3e-4``. On the benchmark suite the paper's recipe makes the features worse than
+    the untrained encoder; the method notes give the ablation.
+
+    Input: a 3-D array ``(n_series, n_channels, n_timepoints)``, any sktime panel container,
+    or a 2-D array ``(n_series, n_timepoints)`` read as univariate series (the scikit-learn
+    convention; sktime itself would read a 2-D array as one series). Unequal lengths are
+    accepted in sktime containers (``transform`` groups series by length and never pads; the
+    crops recipe trains on all lengths together). NaN marks a missing value (see
+    ``missing``); infinite values are an error.
+    ``transform`` needs the fitted channel count, and the fitted length when all training
+    series had one length.
+
+    Parameters
+    ----------
+    recipe : {"crops", "paper"}, default="crops"
+        Training views and objective (see above).
+    crop_length : int, default=256
+        ``recipe="crops"``: longest window a training view reads; longer series are
+        trained on random windows of this length (the cost of a step does not grow with
+        series length; ``transform`` still reads the whole series).
+    mask_ratio : float, default=0.5
+        ``recipe="crops"``: probability that a time step of a view is masked (its features
+        zeroed after the input projection of the temporal encoder), as TS2Vec.
+    temporal_weight : float, default=1.0
+        ``recipe="crops"``: weight of the hierarchical contrast of the per-step temporal
+        features against the instance contrast of the fused representation.
+    readout : {"multiscale", "fused"}, default="multiscale"
+        ``"fused"``: the paper's representation, ``sigmoid(...)`` of the fusion (``l * d``
+        features). ``"multiscale"``: the fused representation's logits, plus the temporal
+        encoder's per-step features max-pooled over the whole series, its halves and its
+        quarters (``7 d`` more features).
+    dropout : float, default=0.1
+        Rate ``p`` of the dropout masks that make the two views of each series.
+    temperature : float, default=0.05
+        InfoNCE temperature ``tau``.
+    hidden_channels : int, default=64
+        Width of the convolutional encoders.
+    repr_dims : int, default=128
+        ``d``, the feature width of ``F_t`` and ``F_s``.
+    temporal_depth : int, default=6
+        Residual blocks (dilation ``2**i``) of the temporal encoder.
+    spectral_depth : int, default=3
+        Residual blocks of the spectral encoder.
+    temporal_size, spectral_size : int, default=32
+        ``m`` and ``n``, the positions the temporal and spectral features are max-pooled to.
+    rank : int, default=8
+        ``l``, the rank of the low-rank bilinear interaction; features are ``l * d`` wide.
+    n_loops : int, default=3
+        Rounds of bilinear fusion + S2T + T2S (0: one non-iterative bilinear fusion).
+    fusion : {"bilinear", "sum", "concat", "temporal", "spectral"}, default="bilinear"
+        ``"bilinear"`` is the method; the others are the paper's ablations: the sum or the
+        concatenation of both branches without interaction, or one branch alone.
+    spectrum : {"complex", "magnitude"}, default="complex"
+        Spectral input: real and imaginary parts of the FFT (keeps phase) or its
+        log-magnitude.
+    missing : {"interpolate", "mask"}, default="interpolate"
+        Missing values (NaN): linearly interpolated before both encoders, or, as TS2Vec,
+        masked (zero features after the temporal encoder's input projection; the spectral
+        branch always interpolates). The method notes give the measurements.
+    channel_independent : bool, default=False
+        Encode each variable of a multivariate series as its own univariate series, so the
+        other variables serve as negatives (the paper's option for multivariate data);
+        features are then concatenated over channels (``n_channels * l * d`` wide).
+    normalize : {"zscore", None}, default="zscore"
+        Per-series, per-channel z-normalisation before encoding (constant channels map to 0).
+    batch_size : int, default=32
+        Series per training step (the paper uses 256 on a GPU; 32 suits a CPU). Clipped to
+        the number of series.
+    n_iters : int or None, default=None
+        Training steps. ``None`` (with ``n_epochs=None``): 200 steps with
+        ``recipe="crops"`` (TS2Vec's budget for small data), 100 with ``recipe="paper"``
+        (the paper does not state one). ``0`` skips training: the encoder keeps its seeded
+        random initialisation, a useful baseline for what training adds.
+    n_epochs : int or None, default=None
+        Training length in passes over the data instead of steps (``0``: no training).
+    max_time : float or None, default=None
+        Stop training after this many seconds.
+    early_stopping : bool, default=False
+        Stop when a moving average of the loss improves by less than ``tol`` (relative)
+        for ``n_iter_no_change`` steps.
+    checkpoint_path : str, path or None, default=None
+        Save a training checkpoint here every ``checkpoint_every`` steps; a later ``fit`` with
+        the same data and parameters resumes from it and, on the CPU, ends with exactly the
+        weights of an uninterrupted fit. A checkpoint from another fit is a clear error.
+    checkpoint_every : int, default=50
+    n_iter_no_change : int, default=20
+    tol : float, default=1e-3
+    lr : float or None, default=None
+        Adam learning rate; ``None``: 1e-3 with ``recipe="crops"`` (TS2Vec's), 3e-4 with
+        ``recipe="paper"``.
+    weight_decay : float, default=1e-4
+        Adam weight decay.
+    standardize : bool, default=True
+        Standardise each output feature with its mean and standard deviation over the
+        training series, so that linear models with default regularisation work well.
+    inference_batch_size : int, default=256
+        Series encoded at a time by ``transform`` (bounds memory).
+    device : str, default="auto"
+        ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
+    mixed_precision : bool, default=True
+        bf16 autocast on CUDA (no effect on other devices).
+    verbose : bool, default=False
+        Show a progress bar with the loss during ``fit``.
+    random_state : int, RandomState or None, default=None
+        Seed for weights, dropout and batch order. With an int, refits and transforms on
+        the CPU are bitwise identical; the global RNG state is never changed.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network, on the CPU.
+    loss_history_ : list of float
+        Training loss at each step.
+    n_iters_ : int
+        Training steps done.
+    stop_reason_ : str
+        ``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``.
+    n_channels_in_, n_timepoints_in_ : int
+        Shape of the training series.
+    n_features_in_ : int
+        ``n_channels_in_ * n_timepoints_in_`` (scikit-learn's count of input values).
+    feature_mean_, feature_scale_ : ndarray
+        Output standardisation statistics over the training series.
+    fit_time_ : float
+        Seconds spent in ``fit``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.pipeline import Pipeline
+    >>> from sktime.datasets import load_unit_test
+    >>> from skcontrast import BTSFTransformer
+    >>> X, y = load_unit_test(return_X_y=True, return_type="numpy3D")
+    >>> X.shape
+    (42, 1, 24)
+    >>> pipe = Pipeline([("rep", BTSFTransformer(n_iters=5, random_state=0)),
+    ...                  ("clf", LogisticRegression())])
+    >>> pipe = pipe.fit(X, y)
+    >>> pipe.named_steps["rep"].transform(X[:3]).shape
+    (3, 1024)
+    """
+
+    def __init__(
+        self,
+        recipe="crops",
+        crop_length=256,
+        mask_ratio=0.5,
+        temporal_weight=1.0,
+        readout="multiscale",
+        dropout=0.1,
+        temperature=0.05,
+        hidden_channels=64,
+        repr_dims=128,
+        temporal_depth=6,
+        spectral_depth=3,
+        temporal_size=32,
+        spectral_size=32,
+        rank=8,
+        n_loops=3,
+        fusion="bilinear",
+        spectrum="complex",
+        missing="interpolate",
+        channel_independent=False,
+        normalize="zscore",
+        batch_size=32,
+        n_iters=None,
+        n_epochs=None,
+        max_time=None,
+        early_stopping=False,
+        checkpoint_path=None,
+        checkpoint_every=50,
+        n_iter_no_change=20,
+        tol=1e-3,
+        lr=None,
+        weight_decay=1e-4,
+        standardize=True,
+        inference_batch_size=256,
+        device="auto",
+        mixed_precision=True,
+        verbose=False,
+        random_state=None,
+    ):
+        self.recipe = recipe
+        self.crop_length = crop_length
+        self.mask_ratio = mask_ratio
+        self.temporal_weight = temporal_weight
+        self.readout = readout
+        self.dropout = dropout
+        self.temperature = temperature
+        self.hidden_channels = hidden_channels
+        self.repr_dims = repr_dims
+        self.temporal_depth = temporal_depth
+        self.spectral_depth = spectral_depth
+        self.temporal_size = temporal_size
+        self.spectral_size = spectral_size
+        self.rank = rank
+        self.n_loops = n_loops
+        self.fusion = fusion
+        self.spectrum = spectrum
+        self.missing = missing
+        self.channel_independent = channel_independent
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.n_iters = n_iters
+        self.n_epochs = n_epochs
+        self.max_time = max_time
+        self.early_stopping = early_stopping
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.standardize = standardize
+        self.inference_batch_size = inference_batch_size
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.verbose = verbose
+        self.random_state = random_state
+        super().__init__()
+
+    def _check_method_params(self):
+        name = type(self).__name__
+        if self.recipe not in RECIPES:
+            raise ValueError(f"{name}: recipe must be one of {RECIPES}, got {self.recipe!r}.")
+        if self.readout not in READOUTS:
+            raise ValueError(f"{name}: readout must be one of {READOUTS}, got {self.readout!r}.")
+        self._require_int("crop_length", minimum=2)
+        if not 0 <= self.mask_ratio < 1:
+            raise ValueError(f"{name}: mask_ratio must be in [0, 1), got {self.mask_ratio!r}.")
+        if not self.temporal_weight >= 0:
+            raise ValueError(
+                f"{name}: temporal_weight must be >= 0, got {self.temporal_weight!r}."
+            )
+        if self.recipe == "crops" and self.temporal_weight > 0 and self.fusion == "spectral":
+            raise ValueError(
+                f"{name}: fusion='spectral' has no temporal encoder for the temporal "
+                "contrast; set temporal_weight=0 or recipe='paper'."
+            )
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}.")
+        if not self.temperature > 0:
+            raise ValueError(f"{name}: temperature must be > 0, got {self.temperature!r}.")
+        for p in ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"):
+            self._require_int(p, minimum=1)
+        for p in ("temporal_depth", "spectral_depth", "n_loops"):
+            self._require_int(p, minimum=0)
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"{name}: fusion must be one of {FUSIONS}, got {self.fusion!r}.")
+        if self.missing not in MISSING:
+            raise ValueError(f"{name}: missing must be one of {MISSING}, got {self.missing!r}.")
+        if self.spectrum not in SPECTRA:
+            raise ValueError(f"{name}: spectrum must be one of {SPECTRA}, got {self.spectrum!r}.")
+
+    def _build_network(self, n_channels, n_timepoints):
+        return BTSFNetwork(
+            in_channels=1 if self.channel_independent else n_channels,
+            hidden_channels=self.hidden_channels,
+            repr_dims=self.repr_dims,
+            temporal_depth=self.temporal_depth,
+            spectral_depth=self.spectral_depth,
+            temporal_size=self.temporal_size,
+            spectral_size=self.spectral_size,
+            rank=self.rank,
+            n_loops=self.n_loops,
+            fusion=self.fusion,
+            spectrum=self.spectrum,
+            missing=self.missing,
+        )
+
+    def _instances(self, batch):
+        """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
+        return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
+
+    _lr_default_allowed = True
+
+    def _default_n_iters(self, n_series):
+        return 200 if self.recipe == "crops" else 100
+
+    def _learning_rate(self):
+        if self.lr is not None:
+            return self.lr
+        return 1e-3 if self.recipe == "crops" else 3e-4
+
+    def _training_loss(self, network, batch, step):
+        x = self._instances(batch)
+        if self.recipe == "paper":
+            # two independent dropout masks over the whole series; one pass over both views
+            views = F.dropout(x.repeat(2, 1, 1), p=self.dropout, training=True)
+            # data-parallel: this rank encodes its shard, the loss sees the whole global batch
+            z = _distributed.gather(network(_distributed.shard(views)), len(views))
+            z_anchor, z_positive = z.chunk(2)
+            return info_nce(z_anchor, z_positive, self.temperature)
+        (view_a, view_b), overlap = overlapping_crops(x, self.crop_length, series_lengths(x))
+        z, h = [], []
+        for view, keep in ((view_a, slice(-overlap, None)), (view_b, slice(0, overlap))):
+            view = F.dropout(view, p=self.dropout, training=True)
+            mask = torch.rand(view.shape[0], 1, view.shape[-1], device=view.device) >= self.mask_ratio
+            h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
+            z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
+            if self.temporal_weight > 0:  # the overlapping steps, (B, overlap, d)
+                h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
+        loss = info_nce(z[0], z[1], self.temperature)
+        if self.temporal_weight > 0:
+            loss = loss + self.temporal_weight * hierarchical_contrast(h[0], h[1])
+        return loss
+
+    def _training_panels(self, panels):
+        """Crops: series of every length in one panel (NaN-padded at the end), so that each
+        batch mixes lengths and no length is left untrained; crops stay inside each series."""
+        if self.recipe != "crops" or len(panels) < 2:
+            return panels
+        length = max(p.shape[-1] for p in panels)
+        padded = [np.pad(p, ((0, 0), (0, 0), (0, length - p.shape[-1])), constant_values=np.nan) for p in panels]
+        return [np.concatenate(padded)]
+
+    def _encode(self, network, batch):
+        x = self._instances(batch)
+        h_t, heads = network.encode(x)
+        if self.readout == "fused":
+            features = torch.sigmoid(network.fuse(heads))
+        else:  # logits: the sigmoid saturates, and the features are standardised anyway
+            parts = [network.fuse(heads)]
+            if h_t is not None:
+                parts.append(multiscale_max_pool(h_t))
+            features = torch.cat(parts, dim=1)
+        return features.reshape(batch.shape[0], -1)
+
+    def _encode_timesteps(self, network, batch):
+        # the causal temporal branch before pooling: the spectral branch and the fusion
+        # need the whole series (pooled=True in transform_timesteps gives those)
+        if not network.uses_temporal:
+            raise ValueError(
+                f"{type(self).__name__}(fusion={self.fusion!r}) has no temporal encoder, so no "
+                "per-timestep features; use transform_timesteps(X, window=..., pooled=True)."
+            )
+        B, C, T = batch.shape
+        h = network.temporal_encoder(self._instances(batch))  # (B or B*C, d, T)
+        return h.reshape(B, -1, T).transpose(1, 2)
+
+    def _causal_receptive_field(self, network):
+        return network.temporal_encoder.receptive_field if network.uses_temporal else None
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny configurations for sktime's and the package's own tests."""
+        tiny = dict(
+            hidden_channels=4, repr_dims=4, temporal_depth=1, spectral_depth=1,
+            temporal_size=3, spectral_size=3, rank=2, n_loops=1, batch_size=4, n_iters=2,
+            device="cpu", random_state=0,
+        )  # fmt: skip
+        return [
+            tiny,
+            {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True},
+        ]

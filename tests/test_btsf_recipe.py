@@ -1,0 +1,170 @@
+"""The BTSF training recipes, readouts, crops and missing-value handling: values, not types."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import tiny_btsf
+
+from skcontrast import BTSFTransformer
+from skcontrast.nn.augmentations import overlapping_crops
+from skcontrast.nn.btsf import fill_missing
+from skcontrast.nn.losses import hierarchical_contrast
+
+NAN = float("nan")
+
+
+def test_fill_missing_interpolates_inside_and_extends_edges():
+    x = torch.tensor([[[NAN, 1.0, NAN, 3.0, NAN, NAN]], [[NAN, NAN, NAN, NAN, NAN, NAN]]])
+    out = fill_missing(x)
+    np.testing.assert_allclose(out[0, 0].numpy(), [1, 1, 2, 3, 3, 3])
+    np.testing.assert_array_equal(out[1, 0].numpy(), np.zeros(6))  # nothing observed
+    y = torch.randn(2, 3, 5)
+    assert fill_missing(y) is y  # no copy without missing values
+
+
+@pytest.mark.parametrize("max_length", [4, 16, 64])
+def test_overlapping_crops_share_the_overlap_and_stay_inside_each_series(max_length):
+    gen = torch.Generator().manual_seed(0)
+    T = 40
+    # each value names its (row, time): checks where every view comes from
+    x = (100 * torch.arange(6.0)[:, None] + torch.arange(T, dtype=torch.float32)).unsqueeze(1)
+    lengths = torch.tensor([40, 40, 30, 12, 5, 40])
+    for row, n in enumerate(lengths.tolist()):
+        x[row, :, n:] = NAN
+    for _ in range(50):
+        (a, b), overlap = overlapping_crops(x, max_length, lengths, gen)
+        assert a.shape[-1] <= max_length and b.shape[-1] <= max_length
+        assert 1 <= overlap <= min(a.shape[-1], b.shape[-1])
+        # the same time points: A's last `overlap` steps are B's first
+        torch.testing.assert_close(a[..., -overlap:], b[..., :overlap], equal_nan=True)
+        for view in (a, b):
+            values = view[~torch.isnan(view)]
+            rows, times = values // 100, values % 100
+            assert rows.numel() > 0
+            # consecutive points of the row's own series, never another row's
+            for r in range(6):
+                own = view[r, 0][~torch.isnan(view[r, 0])]
+                assert (own // 100 == r).all()
+                assert (torch.diff(own) == 1).all()
+        # series at least as long as the views lie wholly inside their observed part
+        full = lengths >= max(a.shape[-1], b.shape[-1]) + (T - lengths).clamp(max=0)
+        fits = lengths >= min(max_length, T)
+        assert not torch.isnan(a[fits & full]).any() and not torch.isnan(b[fits & full]).any()
+
+
+def test_hierarchical_contrast_prefers_aligned_views():
+    gen = torch.Generator().manual_seed(0)
+    z = torch.randn(8, 16, 12, generator=gen)
+    aligned = hierarchical_contrast(z, z + 0.01 * torch.randn(z.shape, generator=gen))
+    shuffled_time = hierarchical_contrast(z, z[:, torch.randperm(16, generator=gen)])
+    shuffled_rows = hierarchical_contrast(z, z[torch.randperm(8, generator=gen)])
+    assert aligned < shuffled_time and aligned < shuffled_rows
+    # alpha=1: the instance term only, which ignores the order of time steps... per scale
+    assert torch.isfinite(hierarchical_contrast(z[:, :1], z[:, :1]))
+
+
+def test_readouts_widths_and_paper_recipe(panel):
+    X, _ = panel
+    fused = tiny_btsf(readout="fused", standardize=False).fit(X)
+    multi = tiny_btsf(standardize=False).fit(X)
+    # rank * repr_dims; multiscale adds the temporal features pooled at 1 + 2 + 4 positions
+    assert fused.transform(X).shape == (12, 2 * 4)
+    assert multi.transform(X).shape == (12, 2 * 4 + 7 * 4)
+    # the readout does not change training; the multiscale readout starts with the logits
+    # of the paper's output
+    np.testing.assert_allclose(
+        torch.sigmoid(torch.from_numpy(multi.transform(X).to_numpy()[:, :8])).numpy(),
+        fused.transform(X).to_numpy(), rtol=1e-5, atol=1e-6,
+    )
+    paper = tiny_btsf(recipe="paper", readout="fused").fit(X)
+    assert paper._learning_rate() == 3e-4 and multi._learning_rate() == 1e-3
+    assert tiny_btsf(lr=0.01)._learning_rate() == 0.01
+    assert np.isfinite(paper.loss_history_).all() and np.isfinite(multi.loss_history_).all()
+
+
+def test_default_budgets_follow_the_recipe(panel):
+    X, _ = panel
+    assert tiny_btsf(n_iters=None).fit(X).n_iters_ == 200
+    assert tiny_btsf(n_iters=None, recipe="paper").fit(X).n_iters_ == 100
+
+
+def test_crop_steps_cost_the_same_for_any_series_length(monkeypatch):
+    """The network never sees more than crop_length steps in training."""
+    seen = []
+    original = BTSFTransformer._training_loss
+
+    def spy(self, network, batch, step):
+        forward = network.encode
+
+        def encode(x, mask=None):
+            seen.append(x.shape[-1])
+            return forward(x, mask)
+
+        network.encode = encode
+        try:
+            return original(self, network, batch, step)
+        finally:
+            del network.encode
+
+    monkeypatch.setattr(BTSFTransformer, "_training_loss", spy)
+    X = np.random.default_rng(0).standard_normal((6, 1, 500)).astype(np.float32)
+    tiny_btsf(crop_length=24, n_iters=5).fit(X)
+    assert seen and max(seen) <= 24
+
+
+def test_unequal_lengths_train_together_with_crops():
+    """Every series trains with crops, also lengths seen once (one padded panel)."""
+    rng = np.random.default_rng(0)
+    X = [pd.DataFrame(rng.standard_normal(n)) for n in (9, 14, 20, 31, 31, 40)]
+    sizes = []
+    t = tiny_btsf(n_iters=3)
+    original = t._training_panels
+
+    def spy(panels):
+        out = original(panels)
+        sizes.append([len(p) for p in out])
+        return out
+
+    t._training_panels = spy
+    t.fit(X)
+    assert sizes == [[6]] and t.n_iters_ == 3 and t.n_timepoints_in_ is None
+    assert t.transform(X).shape[0] == 6
+    # the paper's recipe keeps one panel per length
+    p = tiny_btsf(n_iters=3, recipe="paper")
+    assert len(p._training_panels([np.zeros((2, 1, 5)), np.zeros((1, 1, 7))])) == 2
+
+
+def test_missing_values_barely_move_the_representation():
+    """10 % scattered NaN: features stay close to the complete series' features."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 6 * np.pi, 64)
+    X = np.sin(t + rng.uniform(0, np.pi, (20, 1)))[:, None, :].astype(np.float32)
+    X += 0.05 * rng.standard_normal(X.shape).astype(np.float32)
+    holed = X.copy()
+    holed[rng.random(X.shape) < 0.1] = np.nan
+    est = tiny_btsf(n_iters=10).fit(X)
+    full, gaps = est.transform(X).to_numpy(), est.transform(holed).to_numpy()
+    other = est.transform(X[::-1].copy()).to_numpy()
+    # closer to its own complete series than the typical distance between series
+    assert np.linalg.norm(full - gaps, axis=1).mean() < 0.5 * np.linalg.norm(full - other, axis=1).mean()
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"recipe": "simclr"}, "recipe must be one of"),
+        ({"readout": "mean"}, "readout must be one of"),
+        ({"crop_length": 1}, "crop_length must be an integer >= 2"),
+        ({"mask_ratio": 1.0}, r"mask_ratio must be in \[0, 1\)"),
+        ({"temporal_weight": -1}, "temporal_weight must be >= 0"),
+        ({"fusion": "spectral"}, "no temporal encoder"),
+        ({"lr": None, "recipe": "paper"}, None),
+    ],
+)
+def test_recipe_parameters_are_validated(panel, params, match):
+    if match is None:
+        tiny_btsf(**params).fit(panel[0])
+        return
+    with pytest.raises(ValueError, match=match):
+        tiny_btsf(**params).fit(panel[0])

@@ -126,8 +126,11 @@ def atomic_save(obj, path):
 
     A crash or kill mid-write leaves any previous file intact; the temporary name is
     unpredictable and created exclusively (no planted file or symlink is followed), and is
-    removed on error.
+    removed on error. An open binary file object is written as is.
     """
+    if hasattr(path, "write"):
+        torch.save(obj, path)
+        return
     path = Path(path)
     folder = path.parent
     if not folder.is_dir():

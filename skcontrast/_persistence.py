@@ -106,11 +106,14 @@ def _read(cls, path) -> dict:
     try:
         # torch.save writes an uncompressed zip: a compressed member (a zip bomb) or an
         # older container could make torch allocate far more than the file holds
+        start = path.tell() if hasattr(path, "seek") else None  # an open file object
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             packed = [i.filename for i in infos if i.compress_type != zipfile.ZIP_STORED]
         if packed:
             raise ValueError(f"compressed members {packed[:3]}")
+        if start is not None:
+            path.seek(start)
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
@@ -263,12 +266,24 @@ def _describe(tensor):
 
 
 def _check_fitted_arrays(estimator, network, state, path):
-    """The output standardisation must match the network's output width (and be finite)."""
-    C = state["n_channels_in_"] or 1
+    """The output standardisation must match the network's output width (and be finite).
+
+    The width is measured on one short series of zeros. An estimator that fits corpora
+    (AimTS) encodes each channel alike, so one channel gives its width; for the others the
+    channel count shows in the stored network (input weights) or in the width (BTSF's
+    channel-independent features), so a count beyond both is a crafted file.
+    """
+    mean, scale = state["feature_mean_"], state["feature_scale_"]
+    C = 1 if type(estimator)._accepts_corpus else state["n_channels_in_"]
+    stored = sum(t.numel() for t in network.state_dict().values())
+    if C > max(stored, len(mean)):
+        raise ValueError(
+            f"{path!s}: n_channels_in_={C} in the weights file is more than the stored network "
+            "and features can hold; the file is damaged or crafted."
+        )
     T = min(state["n_timepoints_in_"] or _PROBE_LENGTH, _PROBE_LENGTH)
     with torch.inference_mode():
         width = estimator._encode(network, torch.zeros(1, C, T)).shape[-1]
-    mean, scale = state["feature_mean_"], state["feature_scale_"]
     if len(mean) != width or len(scale) != width:
         raise ValueError(
             f"{path!s}: feature_mean_ and feature_scale_ have {len(mean)} and {len(scale)} "

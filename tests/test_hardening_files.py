@@ -96,6 +96,26 @@ def test_damaged_files_are_a_clear_value_error(weights, tmp_path, change, match)
         BTSFTransformer.load_weights(path)
 
 
+def test_a_huge_channel_count_is_refused_before_encoding(panel, tmp_path):
+    X, _ = panel
+    t = tiny_btsf(n_iters=1, channel_independent=True).fit(X)  # any channel count fits it
+    t.save_weights(tmp_path / "w.pt")
+    blob = torch.load(tmp_path / "w.pt", weights_only=True)
+    state = {**blob["state"], "n_channels_in_": 10**9, "n_features_in_": 32 * 10**9}
+    with pytest.raises(ValueError, match="n_channels_in_=1000000000 in the weights file"):
+        BTSFTransformer.load_weights(edited(tmp_path, blob, state=state))
+
+
+def test_file_objects_still_work(weights):
+    import io
+
+    t, _, _ = weights
+    buffer = io.BytesIO()
+    t.save_weights(buffer)
+    buffer.seek(0)
+    assert BTSFTransformer.load_weights(buffer).n_iters_ == t.n_iters_
+
+
 def test_tensors_claiming_more_than_the_file_holds_are_refused(weights, tmp_path):
     _, _, blob = weights
     n = 10**6  # a broadcast view of one stored value: listing it would materialise it

@@ -20,7 +20,7 @@ from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 from sklearn.utils import check_random_state
 from sktime.transformations.base import BaseTransformer
 
-from skcontrast import _distributed
+from skcontrast import _checkpoint, _distributed
 from skcontrast._data import (
     NORMALIZATIONS,
     as_sklearn_panel,
@@ -111,6 +111,13 @@ class TorchTrainingMixin:
         if self.max_time is not None and not self.max_time > 0:
             raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
         self._check_method_params()
+        if getattr(self, "checkpoint_path", None):  # found now, not at the first save
+            _distributed.on_main(_checkpoint.check_path, self.checkpoint_path, name)
+
+    def _discard_checkpoint(self):
+        """Delete the checkpoint of a finished fit: it only serves to resume an unfinished one."""
+        if getattr(self, "checkpoint_path", None):
+            _distributed.on_main(_checkpoint.discard, self.checkpoint_path, self.stop_reason_)
 
     def _check_fitted_shape(self, X):
         """Same channels and length as in fit, with scikit-learn's n_features wording."""
@@ -348,6 +355,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         scale[scale < 1e-8] = 1.0
         self.feature_scale_ = scale
         self.fit_time_ = time.perf_counter() - start
+        self._discard_checkpoint()
         return self
 
     # -- transform ---------------------------------------------------------------------
@@ -453,15 +461,28 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def save_weights(self, path):
         """Save the fitted state in a weights-only file (``torch.load(weights_only=True)``).
 
-        The file holds tensors, numbers and strings only: loading it runs no code. Use
-        :meth:`load_weights` to get a fitted estimator back.
+        The file holds tensors, numbers and strings only: loading it runs no code. It is
+        written atomically (to a unique temporary file in the same folder, then renamed), so
+        an interrupted save leaves any previous file intact. Use :meth:`load_weights` to get
+        a fitted estimator back.
         """
         self.check_is_fitted()
         save_weights(self, path)
 
     @classmethod
     def load_weights(cls, path):
-        """Return a fitted estimator from a file written by :meth:`save_weights`."""
+        """Return a fitted estimator from a file written by :meth:`save_weights`.
+
+        The file is treated as untrusted: its parameters go through the estimator's own
+        checks and the stored tensors must have exactly the shapes those parameters imply
+        before any network is built, so a damaged or crafted file is a ``ValueError``
+        (a missing file a ``FileNotFoundError``), never a large allocation.
+
+        Parameters that describe the machine rather than the model are not read from the
+        file: ``checkpoint_path``, ``device``, ``verbose``, and the file paths
+        ``pretrained`` and ``image_encoder`` get the class defaults (set them with
+        ``set_params`` after loading). The other parameters are the saved ones.
+        """
         return load_weights(cls, path)
 
 

@@ -5,12 +5,18 @@ states, the sampler's remaining batches, the loss history, the early-stopping st
 extra state (AimTS's weight average). Resuming from it continues the very same sequence of
 steps, so on the CPU an interrupted-then-resumed fit ends with exactly the weights of an
 uninterrupted one. Files are written atomically and read with ``weights_only=True``.
+
+A checkpoint exists to resume a fit that did not finish: it is deleted when a fit ends
+normally, and kept when the fit was interrupted (Ctrl-C) or stopped by ``max_time`` (a
+rerun continues it, e.g. a cluster job sliced by a time limit).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -18,32 +24,169 @@ import torch
 
 FORMAT = "skcontrast.checkpoint"
 
+# parameters that do not change the steps of a fit: a fit may resume with other values
+_NOT_FINGERPRINTED = ("verbose", "checkpoint_path", "checkpoint_every", "max_time")
+# parameters naming a weights file: the file's content matters, not its name
+_WEIGHT_FILES = ("pretrained", "image_encoder")
+# stop reasons after which the fit is unfinished and its checkpoint kept to resume it
+KEEP_AFTER = ("interrupted", "max_time")
+
 
 def short_error(err) -> str:
     """Type and first line of an error: torch's full text advises weights_only=False."""
     return f"{type(err).__name__}: {str(err).splitlines()[0][:100] if str(err) else ''}"
 
 
+def _update_with_tensor(digest, tensor):
+    tensor = tensor.detach().cpu().contiguous()
+    digest.update(f"{tensor.dtype}{tuple(tensor.shape)}".encode())
+    digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+
+
+def state_digest(state_dict) -> str:
+    """Digest of a state dict's content (names, dtypes, shapes and values)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key, value in state_dict.items():
+        digest.update(str(key).encode())
+        if isinstance(value, torch.Tensor):
+            _update_with_tensor(digest, value)
+        else:
+            digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def _file_digest(path) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def canonical(key, value):
+    """A stable, content-based stand-in for a parameter value in a fingerprint.
+
+    ``repr`` is not enough: a ``RandomState`` prints its address, and two pretrained
+    encoders with equal parameters but other weights print the same.
+    """
+    if isinstance(value, np.random.RandomState):
+        name, keys, pos, has_gauss, gauss = value.get_state()
+        keys_digest = hashlib.blake2b(keys.tobytes(), digest_size=16).hexdigest()
+        return ("RandomState", keys_digest, pos, has_gauss, gauss)
+    if hasattr(value, "get_params"):  # an estimator object (e.g. a fitted pretrained encoder)
+        network = getattr(value, "network_", None)
+        return (type(value).__qualname__, canonical_params(value),
+                None if network is None else state_digest(network.state_dict()))  # fmt: skip
+    if key in _WEIGHT_FILES and isinstance(value, (str, os.PathLike)) and os.path.isfile(value):
+        return ("file", _file_digest(value))
+    return repr(value)
+
+
+def canonical_params(est) -> list:
+    """The fingerprinted parameters of ``est``, sorted, as canonical values."""
+    params = est.get_params(deep=False)
+    return sorted((k, canonical(k, v)) for k, v in params.items() if k not in _NOT_FINGERPRINTED)
+
+
 def fingerprint(est, panels) -> str:
     """What a checkpoint must match: estimator, its parameters and the training data."""
     digest = hashlib.blake2b(digest_size=16)
-    params = {k: v for k, v in est.get_params(deep=False).items() if k not in ("verbose", "checkpoint_path", "checkpoint_every", "max_time")}
-    digest.update(f"{type(est).__name__}{sorted((k, repr(v)) for k, v in params.items())}".encode())
+    digest.update(f"{type(est).__name__}{canonical_params(est)}".encode())
     for panel in panels:
         digest.update(str(panel.shape).encode())
         digest.update(np.ascontiguousarray(panel).tobytes())
     return digest.hexdigest()
 
 
+def mismatch_hint(est) -> str:
+    """What to add to the message of a checkpoint that does not match ``est``."""
+    if isinstance(getattr(est, "random_state", None), np.random.RandomState):
+        return (
+            " (random_state is a RandomState object: it matches only in the state it had at "
+            "the start of the interrupted fit; an int random_state always does)"
+        )
+    return ""
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask is process-wide, not thread-safe)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_save(obj, path):
+    """``torch.save`` to a unique temporary file in the same folder, then rename it.
+
+    A crash or kill mid-write leaves any previous file intact; the temporary name is
+    unpredictable and created exclusively (no planted file or symlink is followed), and is
+    removed on error. An open binary file object is written as is.
+    """
+    if hasattr(path, "write"):
+        torch.save(obj, path)
+        return
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"cannot write {path}: the folder {folder} does not exist; create it first."
+        )
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates the file private (0600): give it the permissions of a plain open()
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def save(path, state: dict):
     """Write atomically: a crash mid-write leaves the previous checkpoint intact."""
+    atomic_save({"format": FORMAT, **state}, path)
+
+
+def check_path(path, name):
+    """Raise a clear ValueError at the start of a fit if ``path`` cannot be written later."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ValueError(f"{name}: checkpoint_path must be None, a str or a path, got {path!r}.")
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"format": FORMAT, **state}, tmp)
-    os.replace(tmp, path)
+    if path.is_dir():
+        raise ValueError(
+            f"{name}: checkpoint_path={str(path)!r} is a folder; give a file name in it."
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(
+            f"{name}: the folder of checkpoint_path={str(path)!r} does not exist; create "
+            f"{str(folder)!r} first or choose another checkpoint_path."
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"{name}: the folder {str(folder)!r} of checkpoint_path is not writable; choose "
+            "another checkpoint_path."
+        )
 
 
-def load(path, expected_fingerprint, name) -> dict | None:
+def discard(path, stop_reason):
+    """Delete the checkpoint of a fit that finished (it only serves to resume a fit)."""
+    if path and stop_reason not in KEEP_AFTER:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def load(path, expected_fingerprint, name, hint="") -> dict | None:
     path = Path(path)
     if not path.exists():
         return None
@@ -58,6 +201,6 @@ def load(path, expected_fingerprint, name) -> dict | None:
     if state.get("fingerprint") != expected_fingerprint:
         raise ValueError(
             f"{name}: the checkpoint {path} was written by a fit with other data or parameters; "
-            "delete it or choose another checkpoint_path to start a new fit."
+            f"delete it or choose another checkpoint_path to start a new fit.{hint}"
         )
     return state

@@ -204,7 +204,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             _distributed.broadcast_module(extra_state)
     resumed = None
     if checkpoint_path:  # read by rank 0 (its error raised on every rank), then broadcast
-        resumed = _distributed.on_main(_checkpoint.load, checkpoint_path, fingerprint, name)
+        hint = _checkpoint.mismatch_hint(est)
+        resumed = _distributed.on_main(_checkpoint.load, checkpoint_path, fingerprint, name, hint)
     if resumed is not None:
         network.load_state_dict(resumed["network"])
         optimizer.load_state_dict(resumed["optimizer"])

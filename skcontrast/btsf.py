@@ -129,7 +129,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
     checkpoint_path : str, path or None, default=None
         Save a training checkpoint here every ``checkpoint_every`` steps; a later ``fit`` with
         the same data and parameters resumes from it and, on the CPU, ends with exactly the
-        weights of an uninterrupted fit. A checkpoint from another fit is a clear error.
+        weights of an uninterrupted fit. A checkpoint from another fit is a clear error. A
+        checkpoint exists to resume an unfinished fit: it is deleted when a fit ends, kept
+        when it was interrupted (Ctrl-C) or stopped by ``max_time``. Its folder must exist
+        (checked at the start of ``fit``).
     checkpoint_every : int, default=50
     n_iter_no_change : int, default=20
     tol : float, default=1e-3

@@ -242,6 +242,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             )
         self.n_iters_ = len(self.loss_history_)
         self.network_ = network.cpu().eval()
+        self._discard_checkpoint()
         return self
 
     def _predict_proba(self, X):

@@ -28,6 +28,10 @@ def crash_at_step(monkeypatch, step):
     monkeypatch.setattr(BatchSampler, "next", failing)
 
 
+def crash(*args, **kwargs):
+    raise RuntimeError("crash")
+
+
 @pytest.mark.parametrize("kind", list(MAKERS))
 def test_interrupted_then_resumed_fit_equals_uninterrupted(kind, panel, tmp_path, monkeypatch):
     X, y = panel
@@ -45,10 +49,13 @@ def test_interrupted_then_resumed_fit_equals_uninterrupted(kind, panel, tmp_path
         assert torch.equal(p, q)
 
 
-def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path):
+def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path, monkeypatch):
     X, y = panel
     path = str(tmp_path / "fit.ckpt")
-    MAKERS["btsf"](n_iters=3, checkpoint_path=path, checkpoint_every=1).fit(X)
+    with monkeypatch.context() as m:  # a finished fit deletes its checkpoint: interrupt it
+        crash_at_step(m, 3)
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            MAKERS["btsf"](n_iters=3, checkpoint_path=path, checkpoint_every=1).fit(X)
     with pytest.raises(ValueError, match="other data or parameters"):
         MAKERS["btsf"](n_iters=3, checkpoint_path=path, checkpoint_every=1).fit(X + 1)
     with pytest.raises(ValueError, match="other data or parameters"):
@@ -61,7 +68,12 @@ def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path):
 def test_a_finished_checkpoint_resumes_to_the_same_result_without_training(panel, tmp_path, monkeypatch):
     X, _ = panel
     path = str(tmp_path / "fit.ckpt")
-    first = MAKERS["btsf"](n_iters=6, checkpoint_path=path, checkpoint_every=3).fit(X)
+    first = MAKERS["btsf"](n_iters=6).fit(X)
+    # all steps checkpointed, then a crash before the fit ends (which would delete it)
+    with monkeypatch.context() as m:
+        m.setattr(BTSFTransformer, "_encode_panel", crash)
+        with pytest.raises(RuntimeError, match="crash"):
+            MAKERS["btsf"](n_iters=6, checkpoint_path=path, checkpoint_every=3).fit(X)
     crash_at_step(monkeypatch, 1)  # any training step would now fail
     again = MAKERS["btsf"](n_iters=6, checkpoint_path=path, checkpoint_every=3).fit(X)
     np.testing.assert_array_equal(again.transform(X).to_numpy(), first.transform(X).to_numpy())

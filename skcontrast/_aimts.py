@@ -12,10 +12,12 @@ import torch
 from torch.optim.swa_utils import AveragedModel
 
 from skcontrast import _distributed
+from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS, augment
 from skcontrast.nn.image_encoder import ResNet18Encoder, freeze, load_pretrained_weights
 from skcontrast.nn.image_transforms import IMAGE_KINDS, pyts_images
+from skcontrast.nn.initialization import seeded_init_
 from skcontrast.nn.losses import (
     augmentation_contrast,
     hierarchical_instance_contrast,
@@ -160,30 +162,43 @@ class ImageContext:
         return _distributed.gather(local, len(x))
 
 
+def mixup_weights(alpha, n, generator, device) -> torch.Tensor:
+    """``n`` mixing weights ``lambda ~ Beta(alpha, alpha)``, shape ``(n, 1)``, from ``generator``.
+
+    torch's Beta sampler draws from the process-wide generator only: the draw is made by
+    numpy, seeded from ``generator`` (which stays the one source of randomness).
+    """
+    seed = torch.randint(0, 2**62, (1,), generator=generator, device=device).item()
+    lam = np.random.default_rng(seed).beta(alpha, alpha, size=(n, 1))
+    return torch.from_numpy(lam).float().to(device)
+
+
 def aimts_loss(est, network, x, step, images: ImageContext | None):
-    """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``."""
+    """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``.
+
+    Every random draw comes from ``step.generator`` (torch's global generator if ``None``).
+    """
     loss = x.new_zeros(())
     channels = None
+    generator = step.generator
     if est.max_channels is not None and x.shape[1] > est.max_channels:
         # the encoder is channel-independent: a random channel subset per batch is an
         # unbiased, cheaper stand-in for all channels (a CPU budget knob)
-        channels = torch.randperm(x.shape[1], device=x.device)[: est.max_channels].sort().values
+        channels = torch.randperm(x.shape[1], generator=generator, device=x.device)
+        channels = channels[: est.max_channels].sort().values
         x = x[:, channels]
     if network.image_encoder is not None:
         # data-parallel: each rank encodes its shard, the losses see the gathered global batch
         s = _distributed.gather(network.series_head(network.series_embedding(_distributed.shard(x))), len(x))
         v = network.image_head(images.features(network, x, step, channels))
-        beta = torch.distributions.Beta(
-            torch.tensor(est.mixup_alpha, device=x.device), torch.tensor(est.mixup_alpha, device=x.device)
-        )
-        lam = beta.sample((x.shape[0], 1))
+        lam = mixup_weights(est.mixup_alpha, x.shape[0], generator, x.device)
         loss = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
         if step.index < est.warmup_epochs * step.steps_per_epoch:
             return loss
     B, C, T = x.shape
     n_aug = len(AUGMENTATIONS)
     # two views, each the whole set of augmentations: (2 * A * B, C, T)
-    views = torch.cat([augment(x, None), augment(x, None)]).reshape(2 * n_aug * B, C, T)
+    views = torch.cat([augment(x, generator), augment(x, generator)]).reshape(2 * n_aug * B, C, T)
     h = network.timestep_features(_distributed.shard(views)).mean(dim=1)  # pool channels: (2AB, D, T)
     z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(2, n_aug, B, T, -1)
     if est.use_prototypes:
@@ -197,6 +212,9 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
 
 def train_aimts(est, network, panels, device, seed, loss_fn, run_training):
     """Pretrained start, image context, schedule and SWA around ``run_training``."""
+    # initial weights from a generator of the fit's own (thread-safe seeding), not from
+    # torch's process-wide one that the network was built with
+    seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
     if est.pretrained is not None:
         load_pretrained(est, network)
     images = ImageContext(est, network, panels, device) if network.image_encoder is not None else None

@@ -26,7 +26,12 @@ from skcontrast._data import (
     as_sklearn_panel,
     check_not_one_series_with_labels,
     check_panel,
+    is_one_series_frame,
     normalize_panel,
+    quiet_shape_warnings,
+    refuse_complex,
+    single_series_message,
+    warn_if_transposed,
 )
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._timesteps import stream_timesteps, windowed_timesteps
@@ -282,8 +287,14 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         """Fit on a panel of series (or, where supported, a list of panels: a corpus)."""
         if _is_corpus(X):
             return self._fit_corpus(X)
-        check_not_one_series_with_labels(X, y, type(self).__name__)
-        return super().fit(as_sklearn_panel(X), y)
+        name = type(self).__name__
+        check_not_one_series_with_labels(X, y, name)
+        # a 2-D DataFrame read as one series gets its own warning below, not the shape one
+        with quiet_shape_warnings(is_one_series_frame(X)):
+            super().fit(as_sklearn_panel(X, name), y)
+        if getattr(self, "stop_reason_", None) == "single_series":
+            warnings.warn(single_series_message(X, name), UserWarning, stacklevel=2)
+        return self
 
     def _fit_corpus(self, panels):
         name = type(self).__name__
@@ -296,18 +307,20 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self._fit_panels([_to_numpy3d(p, name) for p in panels])
         self._is_fitted = True
         self._is_vectorized = False
+        if self.stop_reason_ == "single_series":
+            warnings.warn(single_series_message(panels, name), UserWarning, stacklevel=3)
         return self
 
     def transform(self, X, y=None):
         """Features of each series: a ``pd.DataFrame`` with one row per series."""
-        return super().transform(as_sklearn_panel(X), y)
+        return super().transform(as_sklearn_panel(X, type(self).__name__), y)
 
     def fit_transform(self, X, y=None):
         """Fit, then transform the same series."""
         if _is_corpus(X):
             raise TypeError("fit_transform takes one panel: fit on the corpus, then transform each panel.")
         check_not_one_series_with_labels(X, y, type(self).__name__)
-        return super().fit_transform(as_sklearn_panel(X), y)
+        return super().fit_transform(as_sklearn_panel(X, type(self).__name__), y)
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
@@ -319,6 +332,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self._check_params()
         name = type(self).__name__
         panels = [normalize_panel(check_panel(p, name), self.normalize) for p in panels]
+        for p in panels:
+            warn_if_transposed(p, name, stacklevel=5)
         channels = {p.shape[1] for p in panels}
         lengths = {p.shape[2] for p in panels}
         # shapes of the training data; None where the corpus mixes them
@@ -328,14 +343,6 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         if self.n_channels_in_ is not None and self.n_timepoints_in_ is not None:
             self.n_features_in_ = self.n_channels_in_ * self.n_timepoints_in_
         sizes = [len(p) for p in panels]
-        if max(sizes) < 2:  # n_steps() then skips training
-            warnings.warn(
-                f"{name} got a single series: a contrastive loss needs other series as "
-                "negatives, so training is skipped and the network keeps its seeded initial "
-                "weights.",
-                UserWarning,
-                stacklevel=3,
-            )
         device = _distributed.local_device(resolve_device(self.device))
         seed = self._seed()
         start = time.perf_counter()
@@ -343,6 +350,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
             network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
             training = self._training_panels(panels)
             self.loss_history_, self.stop_reason_ = self._train(network, training, device, seed)
+        if max(sizes) < 2:  # n_steps() skipped training (no negatives); fit warns
+            self.stop_reason_ = "single_series"
         self.n_iters_ = len(self.loss_history_)
         network.eval()
         # standardisation statistics per feature (last axis), over all series (and channels)
@@ -509,11 +518,12 @@ def _timestep_input(X, name):
     """``(numpy3D panel, is_single_series)`` for :meth:`transform_timesteps`."""
     import pandas as pd
 
+    refuse_complex(X, name)
     if isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim == 1):
         return np.asarray(X, dtype=np.float64).reshape(1, 1, -1), True
     if isinstance(X, pd.DataFrame) and not isinstance(X.index, pd.MultiIndex):
         return X.to_numpy(dtype=np.float64).T[np.newaxis], True
-    panel = as_sklearn_panel(X)
+    panel = as_sklearn_panel(X, name)
     if isinstance(panel, np.ndarray):
         return panel, False
     groups = groups_by_length(_sktime_inner(panel, name))

@@ -2,29 +2,216 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import warnings
+
 import numpy as np
 
 NORMALIZATIONS = ("zscore", None)
 
+_PANEL_FORMS = (
+    "a 3-D array (n_series, n_channels, n_timepoints), a 2-D array or list of lists "
+    "(n_series, n_timepoints), or an sktime panel container"
+)
 
-def as_sklearn_panel(X):
-    """Read a 2-D numpy array as ``(n_series, n_timepoints)``, the scikit-learn convention.
+
+class LikelyTransposedWarning(UserWarning):
+    """A 3-D array with more channels than time points: its last two axes may be swapped."""
+
+
+# off while the forecaster and the detector fit a transformer on their own windows, which
+# may rightly have more variables than time points
+_SHAPE_WARNINGS = contextvars.ContextVar("skcontrast_shape_warnings", default=True)
+
+
+@contextlib.contextmanager
+def quiet_shape_warnings(active=True):
+    """No :class:`LikelyTransposedWarning` inside, if ``active`` (a context variable: per
+    thread and task)."""
+    token = _SHAPE_WARNINGS.set(not active and _SHAPE_WARNINGS.get())
+    try:
+        yield
+    finally:
+        _SHAPE_WARNINGS.reset(token)
+
+
+def _prefix(name):
+    return f"{name}: " if name else ""
+
+
+def refuse_complex(X, name=None, what="X"):
+    """Raise a ValueError for complex values, whose imaginary part a cast would drop."""
+    import pandas as pd
+
+    if isinstance(X, (pd.DataFrame, pd.Series)):
+        dtypes = X.dtypes if isinstance(X, pd.DataFrame) else [X.dtype]
+        is_complex = any(pd.api.types.is_complex_dtype(t) for t in dtypes)
+    elif isinstance(X, (list, tuple)) and X and all(isinstance(p, pd.DataFrame) for p in X):
+        is_complex = any(pd.api.types.is_complex_dtype(t) for p in X for t in p.dtypes)
+    else:  # arrays and anything with a dtype; nested lists are checked once an array
+        dtype = getattr(X, "dtype", None)
+        is_complex = isinstance(dtype, np.dtype) and dtype.kind == "c"
+    if is_complex:
+        raise ValueError(
+            f"{_prefix(name)}{what} holds complex numbers; series must be real-valued "
+            "(casting would silently drop the imaginary part). Pass the part you mean, e.g. "
+            f"{what}.real, np.abs({what}), or both as separate variables."
+        )
+
+
+def as_sklearn_panel(X, name=None):
+    """Read arrays and lists the scikit-learn way; give sktime only its own containers.
 
     sktime reads a 2-D array as ONE series of shape (time, variables); a scikit-learn
     user hands ``(n_samples, n_timepoints)`` and expects one output row per sample. A 2-D
-    ``np.ndarray`` becomes a univariate 3-D panel ``(n, 1, T)``; everything else (3-D
-    arrays, pandas and other sktime containers) is left to sktime's own conversion.
+    ``np.ndarray`` (or a list of equal-length lists of numbers, read with ``np.asarray``)
+    becomes a univariate 3-D panel ``(n, 1, T)``; an equal-length multi-index DataFrame
+    becomes a 3-D array in one reshape (sktime would make one DataFrame per series);
+    everything else (3-D arrays, pandas and other sktime containers) is left to sktime's
+    own conversion. Complex values and arrays of other dimensions are clear errors.
     """
-    if isinstance(X, np.ndarray) and X.ndim == 2:
+    import pandas as pd
+
+    if isinstance(X, (list, tuple)) and not (X and all(isinstance(p, pd.DataFrame) for p in X)):
+        X = _list_as_array(X, name)
+    refuse_complex(X, name)
+    if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
+        values = multiindex_to_numpy3d(X)
+        return X if values is None else values
+    if not isinstance(X, np.ndarray):
+        return X
+    if X.ndim == 2:
         return X[:, np.newaxis, :]
-    if isinstance(X, np.ndarray) and X.ndim == 1:
+    if X.ndim == 1:
         raise ValueError(
-            f"X is a 1-D array of shape {X.shape}; expected a panel of series. Pass one "
-            "series as X.reshape(1, -1) (one univariate series), or several as a 2-D "
-            "array (n_series, n_timepoints) or a 3-D array (n_series, n_channels, "
+            f"{_prefix(name)}X is a 1-D array of shape {X.shape}; expected a panel of "
+            "series. Pass one series as X.reshape(1, -1) (one univariate series), or several "
+            "as a 2-D array (n_series, n_timepoints) or a 3-D array (n_series, n_channels, "
             "n_timepoints)."
         )
+    if X.ndim != 3:
+        raise ValueError(
+            f"{_prefix(name)}X is a {X.ndim}-D array of shape {X.shape}; expected "
+            f"{_PANEL_FORMS}. Drop axes of size 1 with np.squeeze(X, axis=...) or reshape it."
+        )
     return X
+
+
+def _list_as_array(X, name):
+    """A list of series (lists, tuples or 1-D arrays of numbers) as one array."""
+    if len(X) == 0:
+        raise ValueError(
+            f"{_prefix(name)}X is an empty {type(X).__name__}; expected {_PANEL_FORMS}."
+        )
+    if any(isinstance(p, np.ndarray) and p.ndim >= 2 for p in X):
+        raise TypeError(
+            f"{_prefix(name)}X is a list of {len(X)} arrays of 2 or more dimensions, i.e. "
+            "several panels (a corpus, which only AimTSTransformer.fit accepts); pass one "
+            f"panel: {_PANEL_FORMS}."
+        )
+    try:
+        values = np.asarray(X)
+    except ValueError:  # numpy refuses ragged nesting
+        values = None
+    if values is None or values.dtype == object:
+        lengths = sorted({np.size(p) if np.ndim(p) else 1 for p in X})
+        raise ValueError(
+            f"{_prefix(name)}X is a list of {len(X)} series with different lengths "
+            f"{lengths[:5]}{'...' if len(lengths) > 5 else ''}; a list of lists is read as a "
+            "2-D array (n_series, n_timepoints), which needs one length. Pad or truncate the "
+            "series, or pass unequal lengths as an sktime panel, e.g. a list of pd.DataFrame "
+            "(one (n_timepoints, n_channels) frame per series)."
+        )
+    if not (np.issubdtype(values.dtype, np.number) or values.dtype == bool):
+        raise TypeError(
+            f"{_prefix(name)}X is a list holding {values.dtype} values; series must be "
+            "numbers. Convert them first, e.g. np.asarray(X, dtype=float)."
+        )
+    return values
+
+
+def multiindex_to_numpy3d(X):
+    """An equal-length multi-index panel ``(instance, time)`` as numpy3D, or ``None``.
+
+    Vectorised: one reshape of ``X.to_numpy()`` instead of sktime's one DataFrame per
+    series. ``None`` (sktime's conversion then decides) unless there are exactly two index
+    levels, numeric (not bool) columns, every instance in one contiguous block of the same
+    number of rows, and strictly increasing time labels in each. Instances keep their
+    order of appearance, as in sktime's own conversion.
+    """
+    import pandas as pd
+
+    index = X.index
+    if index.nlevels != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        return None
+    if not all(isinstance(t, np.dtype) and t.kind in "iuf" for t in X.dtypes):
+        return None
+    time_labels = index.levels[1]
+    if not (
+        pd.api.types.is_integer_dtype(time_labels.dtype)
+        or isinstance(time_labels, (pd.DatetimeIndex, pd.PeriodIndex, pd.TimedeltaIndex))
+    ) or not time_labels.is_monotonic_increasing:
+        return None  # time labels sktime would check or order differently
+    instances, times = (np.asarray(c) for c in index.codes)
+    if (instances < 0).any() or (times < 0).any():
+        return None  # missing labels
+    starts = np.flatnonzero(np.r_[True, instances[1:] != instances[:-1]])
+    n_series = len(starts)
+    n_timepoints, remainder = divmod(len(X), n_series)
+    if remainder or not (np.diff(np.r_[starts, len(X)]) == n_timepoints).all():
+        return None  # unequal lengths
+    if len(np.unique(instances[starts])) != n_series:
+        return None  # an instance in several blocks
+    if n_timepoints > 1 and not (np.diff(times.reshape(n_series, n_timepoints), axis=1) > 0).all():
+        return None  # time not sorted within an instance
+    values = X.to_numpy()  # (n_series * n_timepoints, n_channels)
+    return values.reshape(n_series, n_timepoints, X.shape[1]).transpose(0, 2, 1)
+
+
+def warn_if_transposed(X: np.ndarray, name: str, stacklevel: int = 3):
+    """Warn when a panel ``(n, C, T)`` has more channels than time points."""
+    n, n_channels, n_timepoints = X.shape
+    if n_channels > n_timepoints and _SHAPE_WARNINGS.get():
+        warnings.warn(
+            f"{name} got series with more channels than time points: X has shape "
+            f"(n_series, n_channels, n_timepoints) = {X.shape}, so its last two axes may "
+            f"be swapped. If your array is (n_series, n_timepoints, n_channels), pass "
+            "np.swapaxes(X, 1, 2).",
+            LikelyTransposedWarning,
+            stacklevel=stacklevel,
+        )
+
+
+def is_one_series_frame(X) -> bool:
+    """A plain 2-D numeric DataFrame with several columns: sktime reads it as ONE series."""
+    import pandas as pd
+
+    return (
+        isinstance(X, pd.DataFrame)
+        and not isinstance(X.index, pd.MultiIndex)
+        and X.shape[0] > 1
+        and X.shape[1] > 1
+        and all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+    )
+
+
+def single_series_message(X, name: str) -> str:
+    """Why a contrastive transformer fitted on one series did not train, and the fix."""
+    if is_one_series_frame(X):
+        return (
+            f"{name} got a 2-D pd.DataFrame of shape {X.shape}, which sktime reads as a "
+            f"single series of {X.shape[0]} time points and {X.shape[1]} variables (rows = "
+            "time points, columns = variables). A contrastive loss needs other series as "
+            "negatives, so training did not happen (stop_reason_='single_series') and "
+            "transform returns one row. If each row is a series, pass X.to_numpy() (read as "
+            "(n_series, n_timepoints)) or a 3-D array (n_series, n_channels, n_timepoints)."
+        )
+    return (
+        f"{name} got a single series: a contrastive loss needs other series as negatives, "
+        "so training did not happen (stop_reason_='single_series') and the network keeps "
+        "its seeded initial weights."
+    )
 
 
 def check_not_one_series_with_labels(X, y, estimator_name: str):
@@ -60,9 +247,11 @@ def check_not_one_series_with_labels(X, y, estimator_name: str):
 def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> np.ndarray:
     """Validate a numpy3D panel and return it as a contiguous float32 array.
 
-    NaN marks a missing value (allowed unless ``allow_nan=False``); infinities, values
-    beyond float32 and channels without a single observed value are errors.
+    NaN marks a missing value (allowed unless ``allow_nan=False``); complex values,
+    infinities, values beyond float32 and channels without a single observed value are
+    errors.
     """
+    refuse_complex(X, estimator_name)
     if X.dtype == object or not np.issubdtype(X.dtype, np.number):
         raise TypeError(
             f"{estimator_name} needs numeric series, got dtype {X.dtype}. Convert X to "

@@ -15,6 +15,8 @@ import numbers
 import numpy as np
 from sklearn.base import clone
 
+from skcontrast._data import quiet_shape_warnings, refuse_complex
+
 REPRESENTATIONS = ("timesteps", "pooled")
 
 
@@ -47,6 +49,52 @@ def check_common_params(est):
         )
 
 
+def series_values(X, name, what="X") -> np.ndarray:
+    """One series (``(T,)`` or ``(T, C)``: DataFrame, Series, array) as float64 ``(T, C)``.
+
+    Complex numbers, non-numeric values, NaN and infinities are errors: the forecaster and
+    the detector do not handle missing values (a NaN in one variable would also hide an
+    anomaly in another), and a cast would drop an imaginary part.
+    """
+    refuse_complex(X, name, what)
+    try:
+        values = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name}: {what} must hold numbers ({type(err).__name__}: {err}); convert it "
+            "first, e.g. with .astype(float)."
+        ) from err
+    values = values.reshape(len(values), -1)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        kind = "missing (NaN)" if np.isnan(values).any() else "infinite"
+        raise ValueError(
+            f"{name}: {what} has {kind} values at {len(rows)} time point(s) (first at "
+            f"position {rows[0]}); {name} needs finite values in every variable. Impute "
+            "them first (e.g. sktime.transformations.series.impute.Imputer) or drop those "
+            "points."
+        )
+    return values
+
+
+def _mean_and_scale(values):
+    """Per-variable mean and standard deviation, in float64, without overflow.
+
+    Squares of values beyond about 1e154 overflow float64: the statistics are then taken
+    on the values divided by their largest magnitude and scaled back (the same result, up
+    to rounding, for ordinary values, which keep the direct computation).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean, scale = values.mean(axis=0), values.std(axis=0)
+    if not (np.isfinite(mean).all() and np.isfinite(scale).all()):
+        peak = np.abs(values).max(axis=0)
+        peak[peak == 0] = 1.0
+        unit = values / peak
+        mean, scale = unit.mean(axis=0) * peak, unit.std(axis=0) * peak
+    return mean, scale
+
+
 class StepFeaturizer:
     """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``."""
 
@@ -55,8 +103,7 @@ class StepFeaturizer:
 
     def fit(self, values: np.ndarray):
         est = self.est
-        self.mean_ = values.mean(axis=0)
-        scale = values.std(axis=0)
+        self.mean_, scale = _mean_and_scale(values)
         scale[~(scale > 1e-12)] = 1.0  # constant variables stay as they are, centred
         self.scale_ = scale
         scaled = self.scale(values)
@@ -75,14 +122,27 @@ class StepFeaturizer:
             transformer.set_params(normalize=est.transformer_normalize)
         stride = est.train_stride or max(1, L // 4)
         windows = np.lib.stride_tricks.sliding_window_view(scaled, L, axis=0)[::stride]
-        self.transformer_ = transformer.fit(np.ascontiguousarray(windows, dtype=np.float32))
+        with quiet_shape_warnings():  # windows may rightly have more variables than points
+            self.transformer_ = transformer.fit(np.ascontiguousarray(windows, dtype=np.float32))
         pooled = est.representation == "pooled"
         self._timestep_kwargs = {"window": L if pooled else None, "pooled": pooled}
         self.context_ = self.transformer_.timestep_context(**self._timestep_kwargs)
         return self
 
     def scale(self, values):
-        return ((values - self.mean_) / self.scale_).astype(np.float32)
+        """Standardised with the training statistics, as float32 (the encoders' type)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            scaled = (values - self.mean_) / self.scale_
+            out = scaled.astype(np.float32)
+        if not np.isfinite(out).all():
+            peak = float(np.nanmax(np.abs(scaled)))
+            raise ValueError(
+                f"{type(self.est).__name__}: after standardising with the training mean and "
+                f"standard deviation the values reach {peak:.3g}, beyond float32 range "
+                "(about 3.4e38): they are too far from the training data's scale. Rescale "
+                "the series (the same way in fit and later) or refit on data of this scale."
+            )
+        return out
 
     def unscale(self, values):
         return values * self.scale_ + self.mean_

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import numpy as np
 import torch
 
 
@@ -64,7 +65,9 @@ def isolated_seed(seed: int, device: torch.device):
     Only the CPU generator and, when training on CUDA, the generators of the CUDA
     devices are touched (and restored): the caller's global RNG state is unchanged. Fits
     in other threads of the process wait (a re-entrant lock), so that each stays
-    reproducible.
+    reproducible. Other torch code in other threads does not wait: what draws from the
+    global generator here (BTSF's initial weights and dropout views) can then differ; what
+    draws from a :func:`torch_generator` (AimTS, AimTSClassifier) cannot.
     """
     cuda = device.type == "cuda"
     devices = list(range(torch.cuda.device_count())) if cuda else []
@@ -73,6 +76,24 @@ def isolated_seed(seed: int, device: torch.device):
         if cuda:
             torch.cuda.manual_seed_all(seed)
         yield
+
+
+# independent streams drawn from one seed: initial weights, training randomness
+STREAM_INIT, STREAM_TRAINING = 0, 1
+
+
+def torch_generator(seed: int, device="cpu", stream: int = 0) -> torch.Generator:
+    """A ``torch.Generator`` of its own on ``device``, seeded from ``(seed, stream)``.
+
+    Random draws that take ``generator=`` (``rand``, ``randn``, ``randint``, ``randperm``,
+    ``bernoulli``, ``nn.init``) do not touch torch's process-wide generator, so torch code
+    running in other threads cannot change them, and they cannot change it. Different
+    ``stream`` values give independent sequences from the same ``seed``.
+    """
+    generator = torch.Generator(device=device)
+    state = np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)
+    generator.manual_seed(int(state[0]))
+    return generator
 
 
 def autocast(device: torch.device, enabled: bool):

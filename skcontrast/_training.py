@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from skcontrast import _checkpoint, _distributed
-from skcontrast._torch_utils import autocast
+from skcontrast._torch_utils import STREAM_TRAINING, autocast, torch_generator
 
 
 @dataclass
@@ -23,6 +23,10 @@ class Step:
     steps_per_epoch: int  # batches in one pass over all the data
     dataset: int  # which panel of the corpus the batch comes from
     indices: np.ndarray  # rows of that panel in the batch
+    # the fit's own torch generator on the training device: draw the step's randomness
+    # from it (generator=step.generator), not from torch's process-wide generator, which
+    # torch code in other threads shares
+    generator: torch.Generator | None = None
 
 
 class BatchSampler:
@@ -158,7 +162,10 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     """Optimise ``loss_fn(network, batch, step)`` over batches of ``panels``.
 
     Returns ``(loss per step, why it stopped)``: ``"budget"``, ``"max_time"``,
-    ``"early_stopping"`` or ``"interrupted"`` (Ctrl-C keeps the weights reached so far).
+    ``"early_stopping"`` or ``"interrupted"`` (Ctrl-C keeps the weights reached so far); a
+    transformer that got a single series (no training steps) reports ``"single_series"``.
+    ``step.generator`` is a torch generator on ``device`` seeded from ``seed``, for the
+    loss's random draws (thread-safe, and saved in checkpoints).
     On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
     With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
     such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,
@@ -180,6 +187,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
     total = n_steps(est, sampler.sizes, sampler.steps_per_epoch)
     optimizer = est._make_optimizer(network)
     tensors = [torch.from_numpy(p) for p in panels]
+    generator = torch_generator(seed, device, STREAM_TRAINING)
     history, reason = [], "budget"
     plateau = _Plateau(est.tol, est.n_iter_no_change) if est.early_stopping else None
     checkpoint_path = getattr(est, "checkpoint_path", None)
@@ -192,6 +200,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
             "batch_size": batch_size, "history": list(history),
             "plateau": None if plateau is None else dict(vars(plateau)),
             "torch_rng": torch.get_rng_state(),
+            "generator": generator.get_state(),
             # the training device's generator only: every rank draws the same stream on
             # its own device, so rank 0's state is every rank's state
             "cuda_rng": [torch.cuda.get_rng_state(device)] if device.type == "cuda" else [],
@@ -216,6 +225,8 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
         if plateau is not None and resumed["plateau"] is not None:
             vars(plateau).update(resumed["plateau"])
         torch.set_rng_state(resumed["torch_rng"])
+        if "generator" in resumed:  # absent from checkpoints of earlier versions
+            generator.set_state(resumed["generator"])
         if resumed["cuda_rng"] and device.type == "cuda":
             torch.cuda.set_rng_state(resumed["cuda_rng"][0], device)
         if extra_state is not None:
@@ -227,7 +238,7 @@ def run_training(est, network, panels, device, seed, loss_fn, after_step=None, e
         while len(history) < total:
             d, idx = sampler.next()
             batch = tensors[d][torch.from_numpy(idx)].to(device, non_blocking=True)
-            step = Step(len(history), sampler.steps_per_epoch, d, idx)
+            step = Step(len(history), sampler.steps_per_epoch, d, idx, generator)
             try:
                 with autocast(device, est.mixed_precision):
                     loss = loss_fn(network, batch, step)

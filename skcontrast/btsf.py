@@ -165,7 +165,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
     n_iters_ : int
         Training steps done.
     stop_reason_ : str
-        ``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``.
+        ``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``; or
+        ``"single_series"`` when ``fit`` got a single series (e.g. a 2-D DataFrame, which
+        sktime reads as one series) and training did not happen (with a warning).
     n_channels_in_, n_timepoints_in_ : int
         Shape of the training series.
     n_features_in_ : int

@@ -12,10 +12,11 @@ from torch.nn import functional as F
 from skcontrast import _distributed
 from skcontrast._aimts import check_architecture, resolve_pretrained
 from skcontrast._base import TorchTrainingMixin, groups_by_length
-from skcontrast._data import check_panel, normalize_panel
-from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._data import as_sklearn_panel, check_panel, normalize_panel, warn_if_transposed
+from skcontrast._torch_utils import STREAM_INIT, isolated_seed, resolve_device, torch_generator
 from skcontrast._training import apply_in_batches, run_training
 from skcontrast.nn.dilated_conv import DilatedConvEncoder
+from skcontrast.nn.initialization import seeded_init_
 
 __all__ = ["AimTSClassifier"]
 
@@ -97,7 +98,10 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     classes_ : ndarray
         Class labels, in the order of ``predict_proba``'s columns.
     loss_history_, n_iters_, stop_reason_
-        Training record.
+        Training record: loss per step, steps done, and why training stopped
+        (``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``; never
+        ``"single_series"``, the transformers' value for a fit without training: with
+        labels one series is enough to take a step).
 
     Examples
     --------
@@ -200,6 +204,23 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             weight_decay=self.weight_decay,
         )
 
+    # -- input checks before sktime's conversion ------------------------------------
+    def fit(self, X, y):
+        """Fine-tune on labelled series: ``X`` as the transformers take it, ``y`` class labels."""
+        name = type(self).__name__
+        if isinstance(y, (list, tuple)):  # scikit-learn takes label lists; sktime does not
+            y = np.asarray(y)
+        check_classification_labels(y, name)
+        return super().fit(as_sklearn_panel(X, name), y)
+
+    def predict(self, X):
+        """Class label of each series."""
+        return super().predict(as_sklearn_panel(X, type(self).__name__))
+
+    def predict_proba(self, X):
+        """Class probabilities of each series, columns in the order of ``classes_``."""
+        return super().predict_proba(as_sklearn_panel(X, type(self).__name__))
+
     def _init_encoder(self, network):
         """Copy the pretrained series encoder in, after checking its architecture."""
         source = resolve_pretrained(self)
@@ -212,6 +233,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         # one panel per series length (no padding); labels follow their series
         groups = groups_by_length(X)
         panels = [normalize_panel(check_panel(p, name), self.normalize) for _, p in groups]
+        for p in panels:
+            warn_if_transposed(p, name, stacklevel=4)
         all_labels = np.searchsorted(self.classes_, y)
         targets = [torch.from_numpy(all_labels[index]).long() for index, _ in groups]
         n_channels = panels[0].shape[1]
@@ -228,6 +251,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             network = _FineTuneNetwork(
                 n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
             )
+            # thread-safe: initial weights from the fit's own generator (no global RNG)
+            seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
             if self.pretrained is not None:
                 self._init_encoder(network)
             network = network.to(device)
@@ -266,3 +291,36 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         tiny = dict(hidden_channels=4, repr_dims=4, depth=1, batch_size=4, n_iters=2,
                     lr=1e-3, head_lr=1e-2, device="cpu", random_state=0)  # fmt: skip
         return [tiny, {**tiny, "normalize": None, "n_iters": 3}]
+
+
+def check_classification_labels(y, name):
+    """Refuse missing or continuous labels before they become classes (with a clear message).
+
+    sktime would take every distinct float as a class and NaN as a label of its own;
+    scikit-learn's ``check_classification_targets`` decides what counts as class labels.
+    """
+    import pandas as pd
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    missing = pd.isna(labels)
+    if np.any(missing):
+        raise ValueError(
+            f"{name}: y has {int(np.sum(missing))} missing label(s) (NaN or None) of "
+            f"{len(labels)}; every series needs a class label. Drop the unlabelled series "
+            "(e.g. X[mask], y[mask] with mask = pd.notna(y)), or use AimTSTransformer, which "
+            "learns without labels."
+        )
+    try:
+        check_classification_targets(labels)
+    except ValueError as err:
+        kind = type_of_target(labels)
+        raise ValueError(
+            f"{name}: y looks like a {kind} target ({len(np.unique(labels))} distinct values "
+            f"for {len(labels)} series), not class labels; a classifier needs a finite set of "
+            "discrete labels such as ints or strings. If the floats are class codes, pass "
+            "y.astype(int); for a continuous target use a regressor on the features, e.g. "
+            "make_pipeline(AimTSTransformer(), Ridge())."
+        ) from err

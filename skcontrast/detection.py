@@ -10,7 +10,12 @@ from sklearn.base import clone
 from sktime.detection.base import BaseDetector
 
 from skcontrast._ridge import HoldoutRidge
-from skcontrast._series_features import StepFeaturizer, check_common_params, check_length
+from skcontrast._series_features import (
+    StepFeaturizer,
+    check_common_params,
+    check_length,
+    series_values,
+)
 
 __all__ = ["RepresentationAnomalyDetector"]
 
@@ -154,7 +159,7 @@ class RepresentationAnomalyDetector(BaseDetector):
 
     def _fit(self, X, y=None):
         self._check_params()
-        values = X.to_numpy(dtype=np.float64)
+        values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
         featurizer = StepFeaturizer(self).fit(values)
@@ -192,11 +197,21 @@ class RepresentationAnomalyDetector(BaseDetector):
 
     def _scores(self, X):
         # predict_points/predict_segments hand X over as given (e.g. a pd.Series)
-        values = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        name = type(self).__name__
+        values = series_values(X, name)
         if values.shape[1] != len(self.mean_):
             raise ValueError(
-                f"X has {values.shape[1]} variable(s); {type(self).__name__} was fitted on "
+                f"X has {values.shape[1]} variable(s); {name} was fitted on "
                 f"{len(self.mean_)}."
+            )
+        # the first scored point needs a full window of history (and its successor, "next")
+        needed = self.window_length + (self.target == "next")
+        if len(values) < needed:
+            raise ValueError(
+                f"{name}: X has {len(values)} points, but window_length={self.window_length} "
+                f"needs at least {needed} to score one (the first {needed - 1} points have no "
+                "full window of history). Pass a longer series, e.g. the end of the training "
+                "series joined in front of it, and keep the part you want."
             )
         scaled = self._featurizer.scale(values)
         return self._errors(self._featurizer.features(scaled), scaled)

@@ -8,7 +8,12 @@ from sklearn.base import clone
 from sktime.forecasting.base import BaseForecaster
 
 from skcontrast._ridge import HoldoutRidge
-from skcontrast._series_features import StepFeaturizer, check_common_params, check_length
+from skcontrast._series_features import (
+    StepFeaturizer,
+    check_common_params,
+    check_length,
+    series_values,
+)
 
 __all__ = ["RepresentationForecaster"]
 
@@ -120,7 +125,7 @@ class RepresentationForecaster(BaseForecaster):
         check_common_params(self)
         # in-sample fh (<= 0) is refused by sktime already (capability:insample False)
         H = int(fh.to_relative(self.cutoff).to_numpy().max())
-        values = y.to_numpy(dtype=np.float64)
+        values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
         featurizer = StepFeaturizer(self).fit(values)
@@ -164,7 +169,7 @@ class RepresentationForecaster(BaseForecaster):
     def _predict(self, fh, X=None):
         # sktime refuses an fh other than fit's (requires-fh-in-fit): steps 1..H are known
         relative = fh.to_relative(self.cutoff).to_numpy()
-        history = self._history.to_numpy(dtype=np.float64)
+        history = series_values(self._history, type(self).__name__, "y")
         features = self._featurizer.features(self._featurizer.scale(history))[-1:]
         forecast = self._forecast_from(features)[0][relative - 1]
         index = fh.to_absolute_index(self.cutoff)
@@ -192,8 +197,7 @@ class RepresentationForecaster(BaseForecaster):
             cutoffs run to the end of ``y``.
         """
         self.check_is_fitted()
-        values = np.asarray(y, dtype=np.float64)
-        values = values.reshape(len(values), -1)
+        values = series_values(y, type(self).__name__, "y")
         if values.shape[1] != len(self.mean_):
             raise ValueError(
                 f"y has {values.shape[1]} variable(s); the forecaster was fitted on {len(self.mean_)}."

@@ -1,0 +1,66 @@
+"""What a new user reads: the README's set-up and anomaly example, and the gallery code.
+
+No docs extra needed (``tests/test_docs.py`` builds the site; this only reads files and
+runs the README's anomaly snippet).
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+IGNORE_BLOCK = re.compile(r"# sphinx_gallery_start_ignore\n.*?# sphinx_gallery_end_ignore\n?", re.S)
+
+
+def _code_blocks(language):
+    return re.findall(rf"```{language}\n(.*?)```", README, re.S)
+
+
+def test_readme_keeps_its_two_setup_commands_and_says_how_to_install_elsewhere():
+    setup = [b for b in _code_blocks("bash") if "python3 -m venv" in b]
+    assert len(setup) == 2
+    assert setup[0].strip().endswith("pip install -e . && python examples/quickstart.py")
+    assert setup[1].strip().endswith('pip install -e ".[test,docs]" && python -m pytest -q')
+    assert all("pip install torch==2.13.0" in b for b in setup)
+    assert "pip install torch --index-url https://download.pytorch.org/whl/cpu" in README
+    assert "`pip install .`" in README  # a non-editable install
+
+
+def test_readme_output_width_is_not_claimed_for_every_method():
+    sentence = re.search(r"\*\*Output\*\*.*?standardised", README, re.S).group(0)
+    assert re.search(r"for BTSF \(1024 by default\)", sentence)
+    assert "AimTS" in sentence
+
+
+def test_gallery_code_has_no_fast_branches_and_short_lines():
+    assert EXAMPLES
+    for path in EXAMPLES:
+        source = path.read_text(encoding="utf-8")
+        shown = IGNORE_BLOCK.sub("", source)  # what sphinx-gallery shows
+        assert "FAST" not in shown, f"{path.name}: settings switch visible to readers"
+        long = [n for n, line in enumerate(source.splitlines(), 1) if len(line) > 88]
+        assert not long, f"{path.name}: lines longer than 88 characters: {long}"
+        for block in IGNORE_BLOCK.findall(source):
+            # a fast-mode run says in its output that its numbers are not the real ones
+            if "SKCONTRAST_DOCS_FAST" in block:
+                assert "print(" in block and "smoke run" in block, path.name
+
+
+def test_readme_anomaly_example_flags_the_injected_spike(capsys):
+    snippet = next(b for b in _code_blocks("python") if "RepresentationAnomalyDetector(" in b)
+    namespace = {}
+    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102
+    assert namespace["scores"].iloc[700:].idxmax() == 900
+    flagged = namespace["flagged"]
+    test_points = flagged[flagged >= 700].tolist()
+    assert test_points and test_points[0] == 900  # the spike, nothing before it
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "900"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_compile(path):
+    compile(path.read_text(encoding="utf-8"), str(path), "exec")

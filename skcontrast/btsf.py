@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
+from skcontrast.nn.initialization import seeded_init_
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
 
 __all__ = ["BTSFTransformer"]
@@ -111,9 +112,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         features are then concatenated over channels (``n_channels * l * d`` wide).
     normalize : {"zscore", None}, default="zscore"
         Per-series, per-channel z-normalisation before encoding (constant channels map to 0).
-    batch_size : int, default=32
-        Series per training step (the paper uses 256 on a GPU; 32 suits a CPU). Clipped to
-        the number of series.
+    batch_size : int, default=16
+        Series per training step (the paper uses 256 on a GPU; TS2Vec 8). With crops a step
+        encodes two views, so 16 costs about what 32 whole series did. Clipped to the number
+        of series.
     n_iters : int or None, default=None
         Training steps. ``None`` (with ``n_epochs=None``): 200 steps with
         ``recipe="crops"`` (TS2Vec's budget for small data), 100 with ``recipe="paper"``
@@ -215,7 +217,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         missing="interpolate",
         channel_independent=False,
         normalize="zscore",
-        batch_size=32,
+        batch_size=16,
         n_iters=None,
         n_epochs=None,
         max_time=None,
@@ -335,20 +337,35 @@ class BTSFTransformer(BaseContrastiveTransformer):
             return self.lr
         return 1e-3 if self.recipe == "crops" else 3e-4
 
+    def _train(self, network, panels, device, seed):
+        # initial weights from a generator of the fit's own (thread-safe seeding), not from
+        # torch's process-wide one that the network was built with
+        seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
+        return super()._train(network, panels, device, seed)
+
+    def _dropout(self, x, generator):
+        """Standard dropout with the step's own generator (``F.dropout`` takes none)."""
+        if self.dropout == 0:
+            return x
+        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.dropout
+        return x * keep / (1 - self.dropout)
+
     def _training_loss(self, network, batch, step):
         x = self._instances(batch)
+        generator = step.generator
         if self.recipe == "paper":
             # two independent dropout masks over the whole series; one pass over both views
-            views = F.dropout(x.repeat(2, 1, 1), p=self.dropout, training=True)
+            views = self._dropout(x.repeat(2, 1, 1), generator)
             # data-parallel: this rank encodes its shard, the loss sees the whole global batch
             z = _distributed.gather(network(_distributed.shard(views)), len(views))
             z_anchor, z_positive = z.chunk(2)
             return info_nce(z_anchor, z_positive, self.temperature)
-        (view_a, view_b), overlap = overlapping_crops(x, self.crop_length, series_lengths(x))
+        views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
         z, h = [], []
-        for view, keep in ((view_a, slice(-overlap, None)), (view_b, slice(0, overlap))):
-            view = F.dropout(view, p=self.dropout, training=True)
-            mask = torch.rand(view.shape[0], 1, view.shape[-1], device=view.device) >= self.mask_ratio
+        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap))):
+            view = self._dropout(view, generator)
+            shape = (view.shape[0], 1, view.shape[-1])
+            mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
             h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
             z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
             if self.temporal_weight > 0:  # the overlapping steps, (B, overlap, d)

@@ -75,8 +75,8 @@ def test_a_huge_layer_count_is_refused_before_building(weights, tmp_path):
         ({"no_such_param": 1}, r"unknown BTSFTransformer parameters \['no_such_param'\]"),
         ({"n_channels_in_": "1"}, "invalid n_channels_in_='1'"),
         ({"n_iters_": 99}, "invalid n_iters_=99"),
-        ({"feature_mean_": torch.zeros(3)}, "and 8 values, but the stored network outputs 8"),
-        ({"feature_scale_": torch.zeros(8)}, "non-finite or non-positive"),
+        ({"feature_mean_": torch.zeros(3)}, "and 36 values, but the stored network outputs 36"),
+        ({"feature_scale_": torch.zeros(36)}, "non-finite or non-positive"),
         ({"state_dict": {"U": torch.zeros(2)}}, "do not fit the stored"),
     ],
 )  # fmt: skip

@@ -346,11 +346,17 @@ def test_aimts_fits_draw_nothing_from_the_global_generator(make, global_rng_scra
     np.testing.assert_array_equal(result(), result())
 
 
-def test_aimts_fit_is_reproducible_while_another_thread_draws_from_torch():
+@pytest.mark.parametrize("method", ["aimts", "btsf_crops", "btsf_paper"])
+def test_fits_are_reproducible_while_another_thread_draws_from_torch(method):
     X = _panel(12, 2, 24).astype(np.float32)
 
     def fit():
-        est = tiny_aimts(n_iters=6, max_channels=1).fit(X)
+        if method == "aimts":
+            est = tiny_aimts(n_iters=6, max_channels=1)
+        else:
+            est = BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], "n_iters": 6,
+                                     "recipe": method.split("_")[1]})  # fmt: skip
+        est.fit(X)
         return est.transform(X).to_numpy(), est.loss_history_
 
     reference, reference_losses = fit()

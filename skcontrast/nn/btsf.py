@@ -118,6 +118,14 @@ class CrossAggregation(nn.Module):
             BiCausalConv(dim) if causal_axis else PaddedConv1d(dim, dim, 3, causal=False)
         )
 
+    def seeded_reset_parameters(self, generator):
+        """Redraw ``A``, ``W`` and ``bias`` as in ``__init__``, from ``generator`` (CPU)."""
+        q = self.A.shape[0]
+        bound = (self.W.shape[1] * self.W.shape[2]) ** -0.5
+        self.A.copy_(torch.randn(self.A.shape, generator=generator) / q**0.5)
+        self.W.copy_(torch.empty(self.W.shape).uniform_(-bound, bound, generator=generator))
+        self.bias.copy_(torch.empty(self.bias.shape).uniform_(-bound, bound, generator=generator))
+
     def forward(self, own, other):  # own (B, p, d), other (B, q, d)
         h = self.norm(cross_aggregate(own, other, self.A, self.W, self.bias))
         h = self.conv(F.gelu(h).transpose(1, 2)).transpose(1, 2)
@@ -173,6 +181,13 @@ class BTSFNetwork(nn.Module):
             self.t2s = nn.ModuleList(
                 CrossAggregation(self.m, d, l, causal_axis=False) for _ in range(n_loops)
             )
+
+    def seeded_reset_parameters(self, generator):
+        """Redraw the position maps (``W_t``, ``W_s``, ``U``, ``V``) from ``generator``."""
+        for name in ("W_t", "W_s", "U", "V"):
+            param = getattr(self, name, None)
+            if param is not None:
+                param.copy_(torch.randn(param.shape, generator=generator) / param.shape[0] ** 0.5)
 
     def spectral_input(self, x):
         """FFT of each channel along time, as real+imag channels or log-magnitude."""

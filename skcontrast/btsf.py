@@ -72,7 +72,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         zeroed after the input projection of the temporal encoder), as TS2Vec.
     temporal_weight : float, default=1.0
         ``recipe="crops"``: weight of the hierarchical contrast of the per-step temporal
-        features against the instance contrast of the fused representation.
+        features against the instance contrast of the fused representation (not used with
+        ``fusion="spectral"``, which has no temporal branch).
     readout : {"multiscale", "fused"}, default="multiscale"
         ``"fused"``: the paper's representation, ``sigmoid(...)`` of the fusion (``l * d``
         features). ``"multiscale"``: the fused representation's logits, plus the temporal
@@ -287,11 +288,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
             raise ValueError(
                 f"{name}: temporal_weight must be >= 0, got {self.temporal_weight!r}."
             )
-        if self.recipe == "crops" and self.temporal_weight > 0 and self.fusion == "spectral":
-            raise ValueError(
-                f"{name}: fusion='spectral' has no temporal encoder for the temporal "
-                "contrast; set temporal_weight=0 or recipe='paper'."
-            )
         if not 0 <= self.dropout < 1:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}.")
         if not self.temperature > 0:
@@ -361,6 +357,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
             z_anchor, z_positive = z.chunk(2)
             return info_nce(z_anchor, z_positive, self.temperature)
         views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
+        # fusion="spectral" (an ablation) has no temporal branch: instance contrast only
+        temporal = self.temporal_weight > 0 and network.uses_temporal
         z, h = [], []
         for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap))):
             view = self._dropout(view, generator)
@@ -368,10 +366,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
             mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
             h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
             z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
-            if self.temporal_weight > 0:  # the overlapping steps, (B, overlap, d)
+            if temporal:  # the overlapping steps, (B, overlap, d)
                 h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
         loss = info_nce(z[0], z[1], self.temperature)
-        if self.temporal_weight > 0:
+        if temporal:
             loss = loss + self.temporal_weight * hierarchical_contrast(h[0], h[1])
         return loss
 

@@ -30,8 +30,12 @@ def test_readme_keeps_its_two_setup_commands_and_says_how_to_install_elsewhere()
 
 
 def test_readme_output_width_is_not_claimed_for_every_method():
+    from skcontrast import BTSFTransformer
+
     sentence = re.search(r"\*\*Output\*\*.*?standardised", README, re.S).group(0)
-    assert re.search(r"for BTSF \(1024 by default\)", sentence)
+    default = BTSFTransformer()
+    width = (default.rank + 7) * default.repr_dims  # fusion + 1 + 2 + 4 temporal pools
+    assert re.search(rf"for BTSF \({width} by default", sentence)
     assert "AimTS" in sentence
 
 

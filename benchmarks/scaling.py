@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from classification import DEFAULT_DATA, RESULTS, machine
+from _common import DEFAULT_DATA, RESULTS, machine
 
 DATASETS = {"PenDigits": "uea", "ElectricDevices": "ucr", "FordA": "ucr"}
 FACTORS = [1, 4, 16]

@@ -1,0 +1,67 @@
+"""Default BTSF fit time against the number and the length of the training series.
+
+The target: every default fit (``BTSFTransformer(random_state=0)``, crops recipe) within
+30 s for up to 1,000 training series of length up to 2,000 on a 2-core CPU. The series are
+random walks (what they hold does not change the cost). Each fit runs in its own fresh
+process, one after another, with torch's default threads; the fit includes the encoding
+pass over the training series (output standardisation). Writes ``results/fit_time.md``.
+
+    python benchmarks/fit_time.py            # run it on a quiet machine
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+from _common import RESULTS, machine
+
+SHAPES = [(100, 100), (100, 500), (100, 2000), (1000, 100), (1000, 500), (1000, 2000)]
+
+
+def job(shape):
+    import torch
+
+    from skcontrast import BTSFTransformer
+
+    n, length = shape
+    X = np.random.default_rng(0).standard_normal((n, 1, length)).cumsum(-1).astype(np.float32)
+    est = BTSFTransformer(random_state=0)
+    start = time.perf_counter()
+    est.fit(X)
+    fit_s = time.perf_counter() - start
+    start = time.perf_counter()
+    est.transform(X)
+    return dict(n_series=n, length=length, fit_s=fit_s, transform_s=time.perf_counter() - start,
+                steps=est.n_iters_, threads=torch.get_num_threads())  # fmt: skip
+
+
+def main():
+    rows = []
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
+        for row in pool.map(job, SHAPES):
+            print(row, flush=True)
+            rows.append(row)
+    df = pd.DataFrame(rows)
+    df.to_csv(RESULTS / "fit_time.csv", index=False)
+    lines = [
+        "# Default BTSF fit time against data size",
+        "",
+        f"Machine: {machine()}. `BTSFTransformer(random_state=0).fit(X)` on random walks, "
+        f"{df.steps.iloc[0]} training steps; 'transform s' is one encoding pass over the same "
+        "series, which `fit` also makes (output standardisation).",
+        "",
+        "| series | length | fit s | transform s | torch threads |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r.n_series} | {r.length} | {r.fit_s:.1f} | {r.transform_s:.1f} | {r.threads} |"
+              for r in df.itertuples()]  # fmt: skip
+    (RESULTS / "fit_time.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -176,9 +176,11 @@ def mixup_weights(alpha, n, generator, device) -> torch.Tensor:
 def aimts_loss(est, network, x, step, images: ImageContext | None):
     """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``.
 
-    Every random draw comes from ``step.generator`` (torch's global generator if ``None``).
+    Returns the named terms ``{"image", "inter", "intra"}`` (weighted; their sum is the
+    loss); ``"image"`` only with an image branch. Every random draw comes from
+    ``step.generator`` (torch's global generator if ``None``).
     """
-    loss = x.new_zeros(())
+    terms = {}
     channels = None
     generator = step.generator
     if est.max_channels is not None and x.shape[1] > est.max_channels:
@@ -192,9 +194,9 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
         s = _distributed.gather(network.series_head(network.series_embedding(_distributed.shard(x))), len(x))
         v = network.image_head(images.features(network, x, step, channels))
         lam = mixup_weights(est.mixup_alpha, x.shape[0], generator, x.device)
-        loss = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
+        terms["image"] = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
         if step.index < est.warmup_epochs * step.steps_per_epoch:
-            return loss
+            return terms
     B, C, T = x.shape
     n_aug = len(AUGMENTATIONS)
     # two views, each the whole set of augmentations: (2 * A * B, C, T)
@@ -207,7 +209,9 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
     else:  # ablation: contrast each augmentation with its counterpart directly
         inter = torch.stack([hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]).mean()
     intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
-    return loss + est.inter_weight * inter + est.intra_weight * intra
+    terms["inter"] = est.inter_weight * inter
+    terms["intra"] = est.intra_weight * intra
+    return terms
 
 
 def train_aimts(est, network, panels, device, seed, loss_fn, run_training):

@@ -54,6 +54,12 @@ class TorchTrainingMixin:
     _sklearn_estimator_type = "transformer"
     # True where lr=None means a method default (resolved by _learning_rate)
     _lr_default_allowed = False
+    # True where one series is enough to take a training step (labels, not negatives)
+    _trains_on_single_series = False
+
+    def _min_shard_rows(self) -> int:
+        """Rows each process needs per batch in a process group (0: any, even none)."""
+        return 0
 
     def __sklearn_tags__(self):
         # sktime estimators do not define scikit-learn's tags; GridSearchCV and the API
@@ -279,7 +285,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         )
 
     def _train(self, network, panels, device, seed):
-        """Optimise the network; returns (loss per step, stop reason)."""
+        """Optimise the network; returns (``_training.History``, stop reason)."""
         return run_training(self, network, panels, device, seed, self._training_loss)
 
     # -- scikit-learn interplay --------------------------------------------------------
@@ -349,7 +355,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         with isolated_seed(seed, device):
             network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
             training = self._training_panels(panels)
-            self.loss_history_, self.stop_reason_ = self._train(network, training, device, seed)
+            history, self.stop_reason_ = self._train(network, training, device, seed)
+        self.loss_history_, self.loss_terms_ = history.total, history.terms
         if max(sizes) < 2:  # n_steps() skipped training (no negatives); fit warns
             self.stop_reason_ = "single_series"
         self.n_iters_ = len(self.loss_history_)

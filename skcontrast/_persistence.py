@@ -65,6 +65,9 @@ def save_weights(estimator, path):
     state = {a: torch.as_tensor(np.asarray(getattr(estimator, a))) for a in _ARRAYS}
     # shape attributes are None or absent after a corpus of mixed shapes
     state.update({a: getattr(estimator, a, None) for a in _SCALARS})
+    # the named terms of the loss (absent from files of earlier versions)
+    terms = getattr(estimator, "loss_terms_", {})
+    state["loss_terms_"] = {str(k): torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in terms.items()}
     from skcontrast import __version__
 
     blob = {
@@ -95,6 +98,7 @@ def load_weights(cls, path):
     for attr in _SCALARS:
         if state[attr] is not None or attr != "n_features_in_":
             setattr(estimator, attr, state[attr])
+    estimator.loss_terms_ = {k: v.numpy().tolist() for k, v in state.get("loss_terms_", {}).items()}
     # the flags sktime's fit sets
     estimator._is_fitted = True
     estimator._is_vectorized = False
@@ -209,7 +213,16 @@ def _checked_state(cls, blob, path):
     is_real = isinstance(fit_time, numbers.Real) and not isinstance(fit_time, bool)
     if not (is_real and 0 <= fit_time < float("inf")):
         raise bad(f"fit_time_={fit_time!r}")
-    _check_stored_size([*state_dict.values(), *(state[a] for a in _ARRAYS)], path)
+    terms = state.get("loss_terms_", {})  # absent from files of earlier versions
+    if not (
+        isinstance(terms, dict)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in terms.items())
+    ):
+        raise bad("loss_terms_ (not a mapping of names to tensors)")
+    _check_stored_size([*state_dict.values(), *(state[a] for a in _ARRAYS), *terms.values()], path)
+    steps = state["n_iters_"]
+    if not all(v.ndim == 1 and v.is_floating_point() and len(v) == steps for v in terms.values()):
+        raise bad(f"loss_terms_ (not 1-D float tensors of n_iters_={steps} steps)")
     return state, state_dict
 
 

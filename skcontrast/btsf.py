@@ -164,6 +164,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         The trained network, on the CPU.
     loss_history_ : list of float
         Training loss at each step.
+    loss_terms_ : dict of str to list of float
+        The named terms of the loss at each step, which sum to ``loss_history_``:
+        ``"instance"`` (contrast of the fused representations) and, with
+        ``recipe="crops"`` and ``temporal_weight > 0``, ``"temporal"`` (weighted).
     n_iters_ : int
         Training steps done.
     stop_reason_ : str
@@ -359,7 +363,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
             # data-parallel: this rank encodes its shard, the loss sees the whole global batch
             z = _distributed.gather(network(_distributed.shard(views)), len(views))
             z_anchor, z_positive = z.chunk(2)
-            return info_nce(z_anchor, z_positive, self.temperature)
+            return {"instance": info_nce(z_anchor, z_positive, self.temperature)}
         views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
         z, h = [], []
         for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap))):
@@ -370,10 +374,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
             z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
             if self.temporal_weight > 0:  # the overlapping steps, (B, overlap, d)
                 h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
-        loss = info_nce(z[0], z[1], self.temperature)
+        terms = {"instance": info_nce(z[0], z[1], self.temperature)}
         if self.temporal_weight > 0:
-            loss = loss + self.temporal_weight * hierarchical_contrast(h[0], h[1])
-        return loss
+            terms["temporal"] = self.temporal_weight * hierarchical_contrast(h[0], h[1])
+        return terms
 
     def _training_panels(self, panels):
         """Crops: series of every length in one panel (NaN-padded at the end), so that each

@@ -102,6 +102,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         (``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``; never
         ``"single_series"``, the transformers' value for a fit without training: with
         labels one series is enough to take a step).
+    loss_terms_ : dict of str to list of float
+        The loss at each step by term: ``{"cross_entropy": ...}``.
 
     Examples
     --------
@@ -259,12 +261,13 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             network.fit_feature_scaling(panels, self.inference_batch_size, device)
 
             def loss(net, batch, step):
-                labels = targets[step.dataset][torch.from_numpy(step.indices)].to(device)
-                return F.cross_entropy(net(batch).float(), labels)
+                labels = step.targets.to(device)
+                return {"cross_entropy": F.cross_entropy(net(batch).float(), labels)}
 
-            self.loss_history_, self.stop_reason_ = run_training(
-                self, network, panels, device, seed, loss
+            history, self.stop_reason_ = run_training(
+                self, network, panels, device, seed, loss, targets=targets
             )
+        self.loss_history_, self.loss_terms_ = history.total, history.terms
         self.n_iters_ = len(self.loss_history_)
         self.network_ = network.cpu().eval()
         self._discard_checkpoint()

@@ -100,6 +100,10 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
         The trained network (SWA-averaged series encoder), on the CPU.
     loss_history_, n_iters_, stop_reason_, fit_time_, feature_mean_, feature_scale_
         As in :class:`BTSFTransformer`.
+    loss_terms_ : dict of str to list of float
+        The weighted terms of the loss at each step, which sum to ``loss_history_``:
+        ``"image"`` (series-image contrast, with an image branch), ``"inter"`` and
+        ``"intra"`` (prototype contrasts; 0 during the warm-up).
     n_channels_in_, n_timepoints_in_ : int or None
         Shape of the training series; ``None`` where a corpus mixes them.
 

@@ -45,6 +45,7 @@ def test_interrupted_then_resumed_fit_equals_uninterrupted(kind, panel, tmp_path
     assert path.exists()
     resumed = make(n_iters=10, checkpoint_path=str(path), checkpoint_every=3).fit(X, y)
     assert resumed.loss_history_ == reference.loss_history_
+    assert resumed.loss_terms_ == reference.loss_terms_
     for p, q in zip(resumed.network_.state_dict().values(), reference.network_.state_dict().values()):
         assert torch.equal(p, q)
 

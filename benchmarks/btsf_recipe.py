@@ -84,7 +84,7 @@ def readout_features(rep, X, readout):
 
 
 def rep_groups(X):
-    from skcontrast._base import groups_by_length
+    from skcontrast._data import groups_by_length
 
     if isinstance(X, np.ndarray):
         return [(np.arange(len(X)), X)]

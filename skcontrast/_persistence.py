@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from skcontrast._checkpoint import atomic_save, short_error
+from skcontrast._version import __version__
 
 FORMAT = "skcontrast.weights"
 FORMAT_VERSION = 1
@@ -35,9 +36,6 @@ _STOP_REASONS = ("budget", "max_time", "early_stopping", "interrupted")
 # a loaded estimator gets the class defaults (a file must not choose where a refit writes
 # or which files it reads)
 ENVIRONMENT = ("checkpoint_path", "device", "verbose", "pretrained", "image_encoder")
-# parameters that set a number of layers, each holding at least one stored tensor: bounded
-# before anything (even a meta network, whose cost grows with the layer count) is built
-_LAYER_PARAMS = ("depth", "temporal_depth", "spectral_depth", "n_loops")
 _PROBE_LENGTH = 64  # time points of the series the output width is measured on
 
 
@@ -68,8 +66,6 @@ def save_weights(estimator, path):
     # the named terms of the loss (absent from files of earlier versions)
     terms = getattr(estimator, "loss_terms_", {})
     state["loss_terms_"] = {str(k): torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in terms.items()}
-    from skcontrast import __version__
-
     blob = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -246,8 +242,10 @@ def _build_checked(estimator, state, state_dict, path):
     """The network, built on the CPU only once the stored weights are known to fit it."""
     name = type(estimator).__name__
     limit = max(len(state_dict), 16)
-    for param in _LAYER_PARAMS:
-        value = getattr(estimator, param, None)
+    # parameters that set a number of layers, each holding at least one stored tensor:
+    # bounded before anything (even a meta network, whose cost grows with the layer count)
+    for param in type(estimator)._layer_params:
+        value = getattr(estimator, param)
         if value is not None and value > limit:
             raise ValueError(
                 f"{path!s}: {param}={value} in the weights file, but the file stores only "

@@ -96,10 +96,14 @@ def _mean_and_scale(values):
 
 
 class StepFeaturizer:
-    """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``."""
+    """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``.
 
-    def __init__(self, est):
+    ``default_transformer`` makes the transformer when ``est.transformer`` is ``None``.
+    """
+
+    def __init__(self, est, default_transformer):
         self.est = est
+        self.default_transformer = default_transformer
 
     def fit(self, values: np.ndarray):
         est = self.est
@@ -112,9 +116,7 @@ class StepFeaturizer:
             self.transformer_ = None
             self.context_ = L
             return self
-        from skcontrast.transformations import BTSFTransformer
-
-        transformer = BTSFTransformer() if est.transformer is None else est.transformer
+        transformer = self.default_transformer() if est.transformer is None else est.transformer
         transformer = clone(transformer)
         if "normalize" in transformer.get_params():
             # the series is already standardised with training statistics: windows keep

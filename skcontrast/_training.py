@@ -2,7 +2,7 @@
 
 :func:`run_training` is the loop; it calls single-purpose pieces: :class:`BatchSampler`
 (which series form a batch), :class:`StopRules` (``max_time`` and early stopping, agreed by
-every rank), :class:`Checkpointer` (periodic checkpoints and the exact resume from one),
+every rank), ``_checkpoint.Checkpointer`` (periodic checkpoints and the exact resume),
 :func:`halved_batch_size` (the back-off on CUDA out-of-memory) and :class:`History` (the
 loss at every step and its named terms).
 """
@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from skcontrast import _checkpoint, _distributed
+from skcontrast import _distributed
+from skcontrast._checkpoint import Checkpointer
+from skcontrast._inference import release_device_memory
 from skcontrast._torch_utils import STREAM_TRAINING, autocast, torch_generator
 
 
@@ -185,41 +187,6 @@ def loss_and_terms(objective) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     return loss, dict(objective)
 
 
-class Checkpointer:
-    """Periodic checkpoints of a fit and the exact resume from one (``est.checkpoint_path``).
-
-    Rank 0 reads and writes the file; its result (or its error) reaches every rank. A
-    checkpoint is saved between steps, so resuming from it continues the same steps.
-    """
-
-    def __init__(self, est, panels):
-        self.path = est.checkpoint_path
-        self.every = est.checkpoint_every
-        self.name = type(est).__name__
-        self.fingerprint = _checkpoint.fingerprint(est, panels) if self.path else None
-        self.hint = _checkpoint.mismatch_hint(est) if self.path else ""
-
-    def load(self) -> dict | None:
-        """A matching checkpoint's state, ``None`` without one (a mismatch is an error)."""
-        if not self.path:
-            return None
-        return _distributed.on_main(_checkpoint.load, self.path, self.fingerprint, self.name, self.hint)
-
-    def save_if_due(self, n_done: int, state_of):
-        """Save ``state_of()`` (built on rank 0 only) every ``checkpoint_every`` steps."""
-        if self.path and n_done % self.every == 0:
-            _distributed.on_main(self._save, state_of)
-
-    def _save(self, state_of):
-        _checkpoint.save(self.path, {"fingerprint": self.fingerprint, **state_of()})
-
-    def resume_note(self, n_done: int) -> str:
-        """Where a rerun resumes after an interruption at ``n_done`` steps (the last save)."""
-        if not self.path:
-            return ""
-        return f" A fit with the same checkpoint_path resumes from step {n_done - n_done % self.every}."
-
-
 def n_steps(est, sizes, steps_per_epoch) -> int:
     """The step budget from ``n_iters`` / ``n_epochs`` / the estimator's default."""
     if max(sizes) < 2 and not est._trains_on_single_series:
@@ -231,11 +198,6 @@ def n_steps(est, sizes, steps_per_epoch) -> int:
     return est._default_n_iters(int(sum(sizes)))
 
 
-def _release_device_memory(device):
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
-
-
 def halved_batch_size(name, n_rows, device, distributed) -> int | None:
     """The batch size to retry a step with after CUDA ran out of memory on ``n_rows`` series.
 
@@ -244,43 +206,11 @@ def halved_batch_size(name, n_rows, device, distributed) -> int | None:
     """
     if max(n_rows, 1) == 1 or distributed:
         return None
-    _release_device_memory(device)
+    release_device_memory(device)
     batch_size = max(1, n_rows // 2)
     warnings.warn(f"{name}: out of GPU memory at a batch of {n_rows} series; "
                   f"continuing with batch_size={batch_size}.", UserWarning, stacklevel=6)  # fmt: skip
     return batch_size
-
-
-def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray:
-    """``fn`` over chunks of ``est.inference_batch_size`` rows (bounded memory), as numpy.
-
-    ``prepare`` (e.g. normalisation) is applied to each numpy chunk, so no transformed copy
-    of the whole panel is ever made. On CUDA out-of-memory the chunk is halved and retried,
-    with a warning.
-    """
-    name, out, start = type(est).__name__, None, 0
-    chunk = min(est.inference_batch_size, max(len(X), 1))
-    with torch.inference_mode():
-        while start < len(X):
-            rows = X[start : start + chunk]
-            batch = torch.from_numpy(rows if prepare is None else prepare(rows)).to(device)
-            try:
-                with autocast(device, est.mixed_precision):
-                    values = fn(batch).float().cpu().numpy()
-            except torch.cuda.OutOfMemoryError:
-                if chunk == 1:
-                    raise
-                del batch
-                _release_device_memory(device)
-                chunk = max(1, chunk // 2)
-                warnings.warn(f"{name}: out of GPU memory while encoding; retrying with "
-                              f"{chunk} series at a time.", UserWarning, stacklevel=3)  # fmt: skip
-                continue
-            if out is None:  # one allocation for the result, filled chunk by chunk
-                out = np.empty((len(X), *values.shape[1:]), dtype=values.dtype)
-            out[start : start + len(values)] = values
-            start += len(values)
-    return out
 
 
 def min_batch_size(est, world: int, sizes) -> int:
@@ -310,10 +240,9 @@ def min_batch_size(est, world: int, sizes) -> int:
 class _TrainingRun:
     """The state of one training loop: network, optimiser, sampler, generators, history."""
 
-    def __init__(self, est, network, panels, device, seed, objective, after_step, extra_state, targets):
+    def __init__(self, est, network, panels, device, seed, extra_state, targets):
         self.est, self.network, self.device = est, network, device
-        self.objective, self.after_step, self.extra_state = objective, after_step, extra_state
-        self.targets = targets
+        self.extra_state, self.targets = extra_state, targets
         self.name = type(est).__name__
         self.distributed = _distributed.is_distributed()
         self.rng = np.random.default_rng(seed)
@@ -386,7 +315,7 @@ class _TrainingRun:
         step = Step(len(self.history), self.sampler.steps_per_epoch, d, idx, self.generator, targets)
         try:
             with autocast(self.device, self.est.mixed_precision):
-                loss, terms = loss_and_terms(self.objective(self.network, batch, step))
+                loss, terms = loss_and_terms(self.est._training_loss(self.network, batch, step))
             value = float(loss.detach())
             if not math.isfinite(value):  # stop before a bad step reaches the weights
                 raise FloatingPointError(
@@ -406,8 +335,7 @@ class _TrainingRun:
             return None
         _distributed.average_gradients(self.network.parameters())
         self.optimizer.step()
-        if self.after_step is not None:
-            self.after_step(self.network, step)
+        self.est._after_step(self.network, step)
         self.history.record(value, terms)
         return value
 
@@ -456,29 +384,29 @@ class _TrainingRun:
             _distributed.average_buffers(self.extra_state)
 
 
-def run_training(est, network, panels, device, seed, objective, after_step=None,
-                 extra_state=None, targets=None):  # fmt: skip
-    """Optimise ``objective(network, batch, step)`` over batches of ``panels``.
+def run_training(est, network, panels, device, seed, extra_state=None, targets=None):
+    """Optimise ``est._training_loss(network, batch, step)`` over batches of ``panels``.
 
     Returns ``(history, why it stopped)``: a :class:`History` (the loss per step and its
     named terms) and ``"budget"``, ``"max_time"``, ``"early_stopping"`` or
-    ``"interrupted"`` (Ctrl-C keeps the weights reached so far). ``objective`` returns the
+    ``"interrupted"`` (Ctrl-C keeps the weights reached so far). The objective returns the
     loss or a dict of named terms whose sum is the loss (:func:`loss_and_terms`).
     ``step.generator`` is a torch generator on ``device`` seeded from ``seed``, for the
     objective's random draws (thread-safe, and saved in checkpoints); ``step.targets`` the
-    batch's rows of ``targets`` (one tensor per panel), if given. ``after_step(network,
-    step)`` runs after each optimiser step.
+    batch's rows of ``targets`` (one tensor per panel), if given. ``est._after_step(network,
+    step)`` runs after each optimiser step; ``est._make_optimizer(network)`` makes the
+    optimiser.
     On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
     With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
     such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,
     and a matching checkpoint found at the start is resumed.
 
     Inside a ``torch.distributed`` process group (see ``skcontrast._distributed``) every
-    rank draws the same global batch; ``objective`` encodes its shard and gathers the
+    rank draws the same global batch; the objective encodes its shard and gathers the
     embeddings, gradients are averaged over the ranks, stopping is agreed, rank 0 writes
     checkpoints and shows progress, and a resumed checkpoint is broadcast from rank 0.
     """
-    run = _TrainingRun(est, network, panels, device, seed, objective, after_step, extra_state, targets)
+    run = _TrainingRun(est, network, panels, device, seed, extra_state, targets)
     run.start()
     reason = run.run()
     run.finish()

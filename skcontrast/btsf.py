@@ -7,10 +7,8 @@ import torch
 
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
-from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
-from skcontrast.nn.initialization import seeded_init_
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
 
 __all__ = ["BTSFTransformer"]
@@ -332,6 +330,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
     _lr_default_allowed = True
+    _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
 
     def _default_n_iters(self, n_series):
         return 200 if self.recipe == "crops" else 100
@@ -340,12 +339,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         if self.lr is not None:
             return self.lr
         return 1e-3 if self.recipe == "crops" else 3e-4
-
-    def _train(self, network, panels, device, seed):
-        # initial weights from a generator of the fit's own (thread-safe seeding), not from
-        # torch's process-wide one that the network was built with
-        seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
-        return super()._train(network, panels, device, seed)
 
     def _dropout(self, x, generator):
         """Standard dropout with the step's own generator (``F.dropout`` takes none)."""

@@ -16,6 +16,7 @@ from skcontrast._series_features import (
     check_length,
     series_values,
 )
+from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationAnomalyDetector"]
 
@@ -162,7 +163,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
-        featurizer = StepFeaturizer(self).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         rows, points = self._samples(len(values))
@@ -238,7 +239,7 @@ class RepresentationAnomalyDetector(BaseDetector):
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
-        from skcontrast.transformations import AimTSTransformer, BTSFTransformer
+        from skcontrast.aimts import AimTSTransformer
 
         tiny_btsf = BTSFTransformer(**BTSFTransformer.get_test_params()[0])
         tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])

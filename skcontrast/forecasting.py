@@ -14,6 +14,7 @@ from skcontrast._series_features import (
     check_length,
     series_values,
 )
+from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationForecaster"]
 
@@ -128,7 +129,7 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
-        featurizer = StepFeaturizer(self).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         # sample t: representation r_t -> the next H values of every variable
@@ -216,7 +217,7 @@ class RepresentationForecaster(BaseForecaster):
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
-        from skcontrast.transformations import AimTSTransformer, BTSFTransformer
+        from skcontrast.aimts import AimTSTransformer
 
         tiny_btsf = BTSFTransformer(**BTSFTransformer.get_test_params()[0])
         tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])

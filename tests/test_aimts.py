@@ -46,15 +46,15 @@ def test_channel_pooling_widths(corpus, pooling, width):
 
 def test_batches_follow_dataset_sizes(monkeypatch, corpus):
     seen = []
-    from skcontrast import _aimts
+    from skcontrast import aimts
 
-    original = _aimts.aimts_loss
+    original = aimts.aimts_loss
 
     def recording(est, network, x, step, images):
         seen.append((step.dataset, x.shape[1], x.shape[2], len(step.indices)))
         return original(est, network, x, step, images)
 
-    monkeypatch.setattr(_aimts, "aimts_loss", recording)
+    monkeypatch.setattr(aimts, "aimts_loss", recording)
     big = [np.random.default_rng(0).standard_normal((40, 1, 20)), np.random.default_rng(1).standard_normal((8, 2, 12))]
     tiny_aimts(n_iters=60, batch_size=4, image=None).fit(big)
     datasets = np.array([d for d, *_ in seen])
@@ -125,9 +125,9 @@ def test_frozen_local_image_encoder_is_not_trained(corpus, tmp_path):
 
 def test_warmup_trains_the_image_loss_alone(corpus, monkeypatch):
     calls = []
-    from skcontrast import _aimts
+    from skcontrast import aimts
 
-    monkeypatch.setattr(_aimts, "hierarchical_instance_contrast",
+    monkeypatch.setattr(aimts, "hierarchical_instance_contrast",
                         lambda *a: calls.append(1) or torch.zeros((), requires_grad=True))
     # 10 series, batch 4: 3 steps per epoch; 3 warm-up steps then 2 full ones
     tiny_aimts(n_iters=5, warmup_epochs=1).fit(corpus[0])
@@ -262,16 +262,16 @@ def test_unfitted_errors_are_sklearn_and_sktime_not_fitted_errors(panel):
 
 @pytest.mark.parametrize("image", ["line", "gadf"])
 def test_max_channels_subsamples_pretraining_channels(monkeypatch, image):
-    from skcontrast import _aimts
+    from skcontrast import _images
 
     seen = []
-    original = _aimts.ImageContext.features
+    original = _images.ImageContext.features
 
     def recording(self, network, x, step, channels=None):
         seen.append((x.shape[1], None if channels is None else channels.tolist()))
         return original(self, network, x, step, channels)
 
-    monkeypatch.setattr(_aimts.ImageContext, "features", recording)
+    monkeypatch.setattr(_images.ImageContext, "features", recording)
     X = np.random.default_rng(0).standard_normal((8, 5, 20))
     t = tiny_aimts(max_channels=2, image=image, n_iters=4).fit(X)
     assert all(c == 2 and len(set(chans)) == 2 for c, chans in seen) and len(seen) == 4

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from skcontrast.nn.image_encoder import ResNet18Encoder, freeze, load_pretrained_weights
-from skcontrast.nn.image_transforms import IMAGE_KINDS, pyts_images
+from skcontrast._images import IMAGE_KINDS, pyts_images
 
 # a few torchvision resnet18 state-dict keys, spanning stem, blocks, downsample and BN buffers
 TORCHVISION_KEYS = [

@@ -91,9 +91,6 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         """Standardised ``_encode`` output ``(N, ..., D)`` to the output table ``(N, F)``."""
         return features.reshape(len(features), -1)
 
-    def _check_method_params(self):
-        """Validate the method's own parameters (called at fit)."""
-
     # per-timestep representations (forecasting, anomaly detection): a method returns
     # ``(B, T, D)`` step features from _encode_timesteps, and its receptive field when the
     # step encoder is causal (output at t reads x[..t] only), else None

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import numbers
 
 import numpy as np
 import torch
@@ -42,7 +41,33 @@ from skcontrast import _checkpoint, _distributed
 from skcontrast._data import NORMALIZATIONS, check_panel, groups_by_length
 from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast._training import run_training
+from skcontrast._validation import Interval, Options, Rule, validate_params
 from skcontrast.nn.initialization import seeded_init_
+
+def _one_budget(est):
+    if est.n_iters is not None and est.n_epochs is not None:
+        raise ValueError(
+            f"{type(est).__name__}: set n_iters or n_epochs, not both (got n_iters={est.n_iters}, "
+            f"n_epochs={est.n_epochs})."
+        )
+
+
+# the training parameters every torch-trained estimator has, in the order they are checked
+TRAINING_CONSTRAINTS = {
+    "batch_size": [Interval("int", 1)],
+    "inference_batch_size": [Interval("int", 1)],
+    "n_iter_no_change": [Interval("int", 1)],
+    "checkpoint_every": [Interval("int", 1)],
+    # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
+    "n_iters": [Interval("int", 0), None],
+    "n_epochs": [Interval("int", 0), None],
+    "normalize": [Options(NORMALIZATIONS)],
+    "tol": [Interval("any", 0, closed="neither")],
+    "lr": [Interval("real", 0, closed="neither")],
+    "weight_decay": [Interval("any", 0)],
+    "max_time": [None, Interval("any", 0, closed="neither", unit="seconds")],
+}
+TRAINING_RULES = (Rule("n_epochs", _one_budget),)
 
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
@@ -58,8 +83,11 @@ class TorchTrainingMixin:
     scikit-learn 1.9 glue (pipeline fix, tags). Used by the transformers and the classifier."""
 
     _sklearn_estimator_type = "transformer"
-    # True where lr=None means a method default (resolved by _learning_rate)
-    _lr_default_allowed = False
+    # the parameter table (skcontrast._validation; not named _parameter_constraints, which
+    # scikit-learn's own checks read with its own constraint objects): a method extends it
+    # with its parameters, e.g. {**TRAINING_CONSTRAINTS, "rank": [Interval("int", 1)]}
+    _param_constraints = TRAINING_CONSTRAINTS
+    _param_rules = TRAINING_RULES
     # True where one series is enough to take a training step (labels, not negatives)
     _trains_on_single_series = False
 
@@ -129,46 +157,11 @@ class TorchTrainingMixin:
         self.__dict__.update(kept)
         return self
 
-    def _require_int(self, param, minimum=1, allow_none=False):
-        """Raise a ValueError naming ``param`` unless it is an integer >= ``minimum``."""
-        value = getattr(self, param)
-        if value is None and allow_none:
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise ValueError(
-                f"{type(self).__name__}: {param} must be an integer >= {minimum}"
-                f"{' or None' if allow_none else ''}, got {value!r}."
-            )
-
     def _check_params(self):
-        name = type(self).__name__
-        for p in ("batch_size", "inference_batch_size", "n_iter_no_change", "checkpoint_every"):
-            self._require_int(p)
-        # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
-        self._require_int("n_iters", minimum=0, allow_none=True)
-        self._require_int("n_epochs", minimum=0, allow_none=True)
-        if self.n_iters is not None and self.n_epochs is not None:
-            raise ValueError(
-                f"{name}: set n_iters or n_epochs, not both (got n_iters={self.n_iters}, "
-                f"n_epochs={self.n_epochs})."
-            )
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(
-                f"{name}: normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}."
-            )
-        if not self.tol > 0:
-            raise ValueError(f"{name}: tol must be > 0, got {self.tol!r}.")
-        # lr=None: the method's default learning rate (where it has one)
-        if not (self.lr is None and self._lr_default_allowed):
-            if isinstance(self.lr, bool) or not (isinstance(self.lr, numbers.Real) and self.lr > 0):
-                raise ValueError(f"{name}: lr must be > 0, got {self.lr!r}.")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"{name}: weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if self.max_time is not None and not self.max_time > 0:
-            raise ValueError(f"{name}: max_time must be None or > 0 seconds, got {self.max_time!r}.")
-        self._check_method_params()
+        """Validate the parameters against the estimator's table (called at fit)."""
+        validate_params(self, self._param_constraints, self._param_rules)
         if self.checkpoint_path:  # found now, not at the first save
-            _distributed.on_main(_checkpoint.check_path, self.checkpoint_path, name)
+            _distributed.on_main(_checkpoint.check_path, self.checkpoint_path, type(self).__name__)
 
     def _discard_checkpoint(self):
         """Delete the checkpoint of a finished fit: it only serves to resume an unfinished one."""

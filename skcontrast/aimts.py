@@ -19,7 +19,9 @@ from torch.optim.swa_utils import AveragedModel
 
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._estimator import TRAINING_CONSTRAINTS
 from skcontrast._images import IMAGE_KINDS, ImageContext
+from skcontrast._validation import Const, Interval, Options, Path
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS, augment
 from skcontrast.nn.image_encoder import ResNet18Encoder
@@ -34,6 +36,24 @@ __all__ = ["AimTSTransformer"]
 # parameters that fix the network's shapes: a pretrained network must match them
 ARCHITECTURE = ("hidden_channels", "repr_dims", "depth", "projection_dims", "image", "image_width")
 CHANNEL_POOLINGS = ("concat", "mean", "max")
+
+_POSITIVE, _NON_NEGATIVE = [Interval("any", 0, closed="neither")], [Interval("any", 0)]
+# the training parameters, then the method's, in the order they are checked
+CONSTRAINTS = {
+    **TRAINING_CONSTRAINTS,
+    **dict.fromkeys(
+        ("hidden_channels", "repr_dims", "projection_dims", "image_size", "image_width"),
+        [Interval("int", 1)],
+    ),
+    "depth": [Interval("int", 0)],
+    "warmup_epochs": [Interval("int", 0)],
+    "max_channels": [Interval("int", 1), None],
+    "image": [Options(IMAGE_KINDS), None],
+    "image_encoder": [Const("scratch"), Path("the path of a local ResNet-18 weights file")],
+    **dict.fromkeys(("image_temperature", "intra_temperature", "mixup_alpha"), _POSITIVE),
+    **dict.fromkeys(("mixup_weight", "inter_weight", "intra_weight"), _NON_NEGATIVE),
+    "channel_pooling": [Options(CHANNEL_POOLINGS)],
+}
 
 
 class AimTSTransformer(BaseContrastiveTransformer):
@@ -142,6 +162,7 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
 
     _accepts_corpus = True
     _layer_params = ("depth",)
+    _param_constraints = CONSTRAINTS
 
     def __init__(
         self,
@@ -223,9 +244,6 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
         self.verbose = verbose
         self.random_state = random_state
         super().__init__()
-
-    def _check_method_params(self):
-        check_params(self)
 
     def _default_n_iters(self, n_series):
         return 30
@@ -319,33 +337,6 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
             tiny,
             {**tiny, "image": None, "channel_pooling": "mean", "use_prototypes": False},
         ]
-
-
-def check_params(est):
-    name = type(est).__name__
-    for p in ("hidden_channels", "repr_dims", "projection_dims", "image_size", "image_width"):
-        est._require_int(p, minimum=1)
-    est._require_int("depth", minimum=0)
-    est._require_int("warmup_epochs", minimum=0)
-    est._require_int("max_channels", minimum=1, allow_none=True)
-    if est.image is not None and est.image not in IMAGE_KINDS:
-        raise ValueError(f"{name}: image must be one of {IMAGE_KINDS} or None, got {est.image!r}.")
-    if not (est.image_encoder == "scratch" or isinstance(est.image_encoder, (str, os.PathLike))):
-        raise ValueError(
-            f"{name}: image_encoder must be 'scratch' or the path of a local ResNet-18 weights "
-            f"file, got {est.image_encoder!r}."
-        )
-    for p in ("image_temperature", "intra_temperature", "mixup_alpha"):
-        if not getattr(est, p) > 0:
-            raise ValueError(f"{name}: {p} must be > 0, got {getattr(est, p)!r}.")
-    for p in ("mixup_weight", "inter_weight", "intra_weight"):
-        if not getattr(est, p) >= 0:
-            raise ValueError(f"{name}: {p} must be >= 0, got {getattr(est, p)!r}.")
-    if est.channel_pooling not in CHANNEL_POOLINGS:
-        raise ValueError(
-            f"{name}: channel_pooling must be one of {CHANNEL_POOLINGS}, "
-            f"got {est.channel_pooling!r}."
-        )
 
 
 def resolve_pretrained(est):

@@ -7,6 +7,8 @@ import torch
 
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
+from skcontrast._validation import Hidden, Interval, Options, Rule
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
@@ -23,6 +25,36 @@ def series_lengths(x: torch.Tensor):
 
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
+
+
+def _temporal_contrast_needs_a_temporal_encoder(est):
+    if est.recipe == "crops" and est.temporal_weight > 0 and est.fusion == "spectral":
+        raise ValueError(
+            f"{type(est).__name__}: fusion='spectral' has no temporal encoder for the temporal "
+            "contrast; set temporal_weight=0 or recipe='paper'."
+        )
+
+
+_INT_1, _INT_0 = [Interval("int", 1)], [Interval("int", 0)]
+# the training parameters, then the method's, in the order they are checked
+CONSTRAINTS = {
+    **TRAINING_CONSTRAINTS,
+    # lr=None: the recipe's default learning rate (not named in the message)
+    "lr": [Interval("real", 0, closed="neither"), Hidden(None)],
+    "recipe": [Options(RECIPES)],
+    "readout": [Options(READOUTS)],
+    "crop_length": [Interval("int", 2)],
+    "mask_ratio": [Interval("any", 0, 1)],
+    "temporal_weight": [Interval("any", 0)],
+    "dropout": [Interval("any", 0, 1)],
+    "temperature": [Interval("any", 0, closed="neither")],
+    **dict.fromkeys(("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"), _INT_1),
+    **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), _INT_0),
+    "fusion": [Options(FUSIONS)],
+    "missing": [Options(MISSING)],
+    "spectrum": [Options(SPECTRA)],
+}
+RULES = (*TRAINING_RULES, Rule("temporal_weight", _temporal_contrast_needs_a_temporal_encoder))
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -276,39 +308,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.random_state = random_state
         super().__init__()
 
-    def _check_method_params(self):
-        name = type(self).__name__
-        if self.recipe not in RECIPES:
-            raise ValueError(f"{name}: recipe must be one of {RECIPES}, got {self.recipe!r}.")
-        if self.readout not in READOUTS:
-            raise ValueError(f"{name}: readout must be one of {READOUTS}, got {self.readout!r}.")
-        self._require_int("crop_length", minimum=2)
-        if not 0 <= self.mask_ratio < 1:
-            raise ValueError(f"{name}: mask_ratio must be in [0, 1), got {self.mask_ratio!r}.")
-        if not self.temporal_weight >= 0:
-            raise ValueError(
-                f"{name}: temporal_weight must be >= 0, got {self.temporal_weight!r}."
-            )
-        if self.recipe == "crops" and self.temporal_weight > 0 and self.fusion == "spectral":
-            raise ValueError(
-                f"{name}: fusion='spectral' has no temporal encoder for the temporal "
-                "contrast; set temporal_weight=0 or recipe='paper'."
-            )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}.")
-        if not self.temperature > 0:
-            raise ValueError(f"{name}: temperature must be > 0, got {self.temperature!r}.")
-        for p in ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"):
-            self._require_int(p, minimum=1)
-        for p in ("temporal_depth", "spectral_depth", "n_loops"):
-            self._require_int(p, minimum=0)
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"{name}: fusion must be one of {FUSIONS}, got {self.fusion!r}.")
-        if self.missing not in MISSING:
-            raise ValueError(f"{name}: missing must be one of {MISSING}, got {self.missing!r}.")
-        if self.spectrum not in SPECTRA:
-            raise ValueError(f"{name}: spectrum must be one of {SPECTRA}, got {self.spectrum!r}.")
-
     def _build_network(self, n_channels, n_timepoints):
         return BTSFNetwork(
             in_channels=1 if self.channel_independent else n_channels,
@@ -329,8 +328,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
-    _lr_default_allowed = True
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
+    _param_constraints, _param_rules = CONSTRAINTS, RULES
 
     def _default_n_iters(self, n_series):
         return 200 if self.recipe == "crops" else 100

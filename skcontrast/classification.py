@@ -15,9 +15,10 @@ from skcontrast._data import (
     normalize_panel,
     warn_if_transposed,
 )
-from skcontrast._estimator import TorchTrainingMixin
+from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._inference import apply_in_batches
+from skcontrast._validation import Interval
 from skcontrast.aimts import check_architecture, resolve_pretrained
 from skcontrast.nn.aimts import FineTuneNetwork
 
@@ -97,6 +98,14 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     }
     # fine-tuning has labels, not negatives: one series is enough to take a step
     _trains_on_single_series = True
+    # the training parameters, then the classifier's, in the order they are checked
+    _param_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "hidden_channels": [Interval("int", 1)],
+        "repr_dims": [Interval("int", 1)],
+        "head_lr": [Interval("any", 0, closed="neither")],
+        "depth": [Interval("int", 0)],
+    }
     _sklearn_estimator_type = "classifier"
 
     def __init__(
@@ -151,13 +160,6 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         # attributes to exist only after fit (they are set again there)
         for attr in ("classes_", "n_classes_", "fit_time_"):
             self.__dict__.pop(attr, None)
-
-    def _check_method_params(self):
-        for p in ("hidden_channels", "repr_dims"):
-            self._require_int(p)
-        if not self.head_lr > 0:
-            raise ValueError(f"{type(self).__name__}: head_lr must be > 0, got {self.head_lr!r}.")
-        self._require_int("depth", minimum=0)
 
     def _build_network(self, n_channels, n_timepoints):
         return FineTuneNetwork(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -11,17 +9,27 @@ from sktime.detection.base import BaseDetector
 
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
+    COMMON_CONSTRAINTS,
+    COMMON_RULES,
     StepFeaturizer,
-    check_common_params,
     check_length,
     series_values,
 )
+from skcontrast._validation import Interval, Options, validate_params
 from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationAnomalyDetector"]
 
 TARGETS = ("reconstruction", "next")
 OUTPUTS = ("points", "intervals")
+# the shared parameters, then the detector's, in the order they are checked
+CONSTRAINTS = {
+    **COMMON_CONSTRAINTS,
+    "target": [Options(TARGETS)],
+    "output": [Options(OUTPUTS)],
+    "k": [Interval("number", 0)],
+    "contamination": [None, Interval("number", 0, 0.5, closed="neither")],
+}
 
 
 class RepresentationAnomalyDetector(BaseDetector):
@@ -117,6 +125,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         "X_inner_mtype": "pd.DataFrame",
         "fit_is_empty": False,
     }
+    _param_constraints = CONSTRAINTS  # see skcontrast._validation
 
     def __init__(
         self,
@@ -146,17 +155,7 @@ class RepresentationAnomalyDetector(BaseDetector):
             self.set_tags(task="segmentation")
 
     def _check_params(self):
-        name = type(self).__name__
-        check_common_params(self)
-        if self.target not in TARGETS:
-            raise ValueError(f"{name}: target must be one of {TARGETS}, got {self.target!r}.")
-        if self.output not in OUTPUTS:
-            raise ValueError(f"{name}: output must be one of {OUTPUTS}, got {self.output!r}.")
-        if not isinstance(self.k, numbers.Real) or not self.k >= 0:
-            raise ValueError(f"{name}: k must be a number >= 0, got {self.k!r}.")
-        c = self.contamination
-        if c is not None and not (isinstance(c, numbers.Real) and 0 < c < 0.5):
-            raise ValueError(f"{name}: contamination must be None or in (0, 0.5), got {c!r}.")
+        validate_params(self, self._param_constraints, COMMON_RULES)
 
     def _fit(self, X, y=None):
         self._check_params()

@@ -10,10 +10,12 @@ from sktime.forecasting.base import BaseForecaster
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     StepFeaturizer,
-    check_common_params,
+    COMMON_CONSTRAINTS,
+    COMMON_RULES,
     check_length,
     series_values,
 )
+from skcontrast._validation import validate_params
 from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationForecaster"]
@@ -100,6 +102,7 @@ class RepresentationForecaster(BaseForecaster):
         "fit_is_empty": False,
     }
     _config = {"remember_data": False}
+    _param_constraints = COMMON_CONSTRAINTS  # see skcontrast._validation
 
     def __init__(
         self,
@@ -123,7 +126,7 @@ class RepresentationForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         name = type(self).__name__
-        check_common_params(self)
+        validate_params(self, self._param_constraints, COMMON_RULES)
         # in-sample fh (<= 0) is refused by sktime already (capability:insample False)
         H = int(fh.to_relative(self.cutoff).to_numpy().max())
         values = series_values(y, name, "y")

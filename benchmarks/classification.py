@@ -127,8 +127,11 @@ def run_all(jobs):
     # one fresh process per job: peak RSS is per job; jobs run one after another
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
         for row in pool.map(run_one, jobs):
-            print(f"{row['dataset']:>18} {row['method']:>30}: acc {row['accuracy']:.3f} "
-                  f"fit {row['fit_s']:6.1f} s  peak {row['peak_rss_mb']:6.0f} MB", flush=True)
+            print(
+                f"{row['dataset']:>18} {row['method']:>30}: acc {row['accuracy']:.3f} "
+                f"fit {row['fit_s']:6.1f} s  peak {row['peak_rss_mb']:6.0f} MB",
+                flush=True,
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -214,7 +217,9 @@ def write_ablation(df: pd.DataFrame):
         "|---|" + "---|" * (len(table.columns) + 1),
     ]
     for variant, row in table.iterrows():
-        lines.append(f"| {variant} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {fit[variant]:.1f} |")
+        lines.append(
+            f"| {variant} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {fit[variant]:.1f} |"
+        )
     lines += ["", "Paper (HAR): temporal 89.4, spectral 88.4, sum/concat 89.8, bilinear 92.4, "
               "iterative bilinear 94.6."]  # fmt: skip
     (RESULTS / "ablation.md").write_text("\n".join(lines) + "\n")
@@ -226,8 +231,11 @@ def main():
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--ablation", action="store_true", help="also run the fusion ablation")
     parser.add_argument("--skip-main", action="store_true", help="only the ablation")
-    parser.add_argument("--replot", action="store_true",
-                        help="rewrite the table and plot from results/classification.csv")
+    parser.add_argument(
+        "--replot",
+        action="store_true",
+        help="rewrite the table and plot from results/classification.csv",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     if args.replot:
@@ -240,7 +248,11 @@ def main():
         jobs = [(d, m, p, str(args.data_dir)) for d in available for m, p in METHODS.items()]
         write_main(run_all(jobs))
     if args.ablation:
-        jobs = [(d, "BTSF", p, str(args.data_dir)) for d in ABLATION_DATASETS for p in ABLATIONS.values()]
+        jobs = [
+            (d, "BTSF", p, str(args.data_dir))
+            for d in ABLATION_DATASETS
+            for p in ABLATIONS.values()
+        ]
         df = run_all(jobs)
         df["method"] = [v for _ in ABLATION_DATASETS for v in ABLATIONS]
         write_ablation(df)

@@ -35,10 +35,10 @@ from skcontrast._data import (
     warn_if_transposed,
 )
 from skcontrast._estimator import NotFittedError, TorchTrainingMixin
+from skcontrast._inference import apply_in_batches
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._timesteps import stream_timesteps, windowed_timesteps
 from skcontrast._torch_utils import isolated_seed, resolve_device
-from skcontrast._inference import apply_in_batches
 
 __all__ = ["BaseContrastiveTransformer", "NotFittedError"]
 
@@ -150,7 +150,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def fit_transform(self, X, y=None):
         """Fit, then transform the same series."""
         if is_corpus(X):
-            raise TypeError("fit_transform takes one panel: fit on the corpus, then transform each panel.")
+            raise TypeError(
+                "fit_transform takes one panel: fit on the corpus, then transform each panel."
+            )
         check_not_one_series_with_labels(X, y, type(self).__name__)
         return super().fit_transform(as_sklearn_panel(X, type(self).__name__), y)
 
@@ -204,7 +206,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     # -- transform ---------------------------------------------------------------------
     def _encode_panel(self, network, X, device, prepare=None):
         """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
-        return apply_in_batches(self, lambda batch: self._encode(network, batch), X, device, prepare)
+        return apply_in_batches(
+            self, lambda batch: self._encode(network, batch), X, device, prepare
+        )
 
     def _transform(self, X, y=None):
         device = resolve_device(self.device)

@@ -197,10 +197,14 @@ def load(path, expected_fingerprint, name, hint="") -> dict | None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise ValueError(
-            f"{name}: the checkpoint {path} cannot be read ({short_error(err)}); delete it to start over."
+            f"{name}: the checkpoint {path} cannot be read ({short_error(err)}); delete it to "
+            "start over."
         ) from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{name}: {path} is not a skcontrast training checkpoint; choose another checkpoint_path.")
+        raise ValueError(
+            f"{name}: {path} is not a skcontrast training checkpoint; choose another "
+            "checkpoint_path."
+        )
     if state.get("fingerprint") != expected_fingerprint:
         raise ValueError(
             f"{name}: the checkpoint {path} was written by a fit with other data or parameters; "
@@ -241,4 +245,5 @@ class Checkpointer:
         """Where a rerun resumes after an interruption at ``n_done`` steps (the last save)."""
         if not self.path:
             return ""
-        return f" A fit with the same checkpoint_path resumes from step {n_done - n_done % self.every}."
+        last = n_done - n_done % self.every
+        return f" A fit with the same checkpoint_path resumes from step {last}."

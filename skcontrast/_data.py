@@ -148,10 +148,13 @@ def multiindex_to_numpy3d(X):
     if not all(isinstance(t, np.dtype) and t.kind in "iuf" for t in X.dtypes):
         return None
     time_labels = index.levels[1]
-    if not (
-        pd.api.types.is_integer_dtype(time_labels.dtype)
-        or isinstance(time_labels, (pd.DatetimeIndex, pd.PeriodIndex, pd.TimedeltaIndex))
-    ) or not time_labels.is_monotonic_increasing:
+    if (
+        not (
+            pd.api.types.is_integer_dtype(time_labels.dtype)
+            or isinstance(time_labels, (pd.DatetimeIndex, pd.PeriodIndex, pd.TimedeltaIndex))
+        )
+        or not time_labels.is_monotonic_increasing
+    ):
         return None  # time labels sktime would check or order differently
     instances, times = (np.asarray(c) for c in index.codes)
     if (instances < 0).any() or (times < 0).any():
@@ -273,7 +276,8 @@ def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> n
         what = "NaN or infinite values" if not allow_nan else "infinite values"
         raise ValueError(
             f"X contains {what} (or values beyond float32 range) in {n_bad} of {n} series. "
-            f"{estimator_name} needs finite series{'' if not allow_nan else ' (NaN marks a missing value)'}: "
+            f"{estimator_name} needs finite series"
+            f"{'' if not allow_nan else ' (NaN marks a missing value)'}: "
             "clip or impute them first, e.g. with sktime.transformations.series.impute.Imputer, "
             "or drop those series."
         )
@@ -318,10 +322,16 @@ def groups_by_length(X):
     series = [np.asarray(frame, dtype=np.float64).T for frame in X]  # (C, T_i)
     channels = {s.shape[0] for s in series}
     if len(channels) > 1:
-        raise ValueError(f"series have different channel counts {sorted(channels)}; every series needs the same variables.")
+        raise ValueError(
+            f"series have different channel counts {sorted(channels)}; every series needs the "
+            "same variables."
+        )
     lengths = np.array([s.shape[1] for s in series])
     return [
-        (np.flatnonzero(lengths == length), np.stack([series[i] for i in np.flatnonzero(lengths == length)]))
+        (
+            np.flatnonzero(lengths == length),
+            np.stack([series[i] for i in np.flatnonzero(lengths == length)]),
+        )
         for length in np.unique(lengths)
     ]
 

@@ -44,6 +44,7 @@ from skcontrast._training import run_training
 from skcontrast._validation import Interval, Options, Rule, validate_params
 from skcontrast.nn.initialization import seeded_init_
 
+
 def _one_budget(est):
     if est.n_iters is not None and est.n_epochs is not None:
         raise ValueError(
@@ -191,7 +192,8 @@ class TorchTrainingMixin:
         self._check_fitted_shape(X)
 
     def _network_on(self, device):
-        """The fitted network on ``device``: itself on the CPU, else a copy (weights stay on CPU)."""
+        """The fitted network on ``device``: itself on the CPU, else a copy (weights stay on
+        the CPU)."""
         return self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
 
     def _rows_by_length(self, X, rows_of):

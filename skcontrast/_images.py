@@ -55,8 +55,12 @@ def _cell_images(series: np.ndarray, kind: str, size: int) -> np.ndarray:
         images = transform.fit_transform(series)
     if image_size < size:
         # bilinear weights are convex, so the values stay in the field's range
-        images = F.interpolate(torch.from_numpy(images)[:, None], size=(size, size),
-                               mode="bilinear", align_corners=False)[:, 0].numpy()
+        images = F.interpolate(
+            torch.from_numpy(images)[:, None],
+            size=(size, size),
+            mode="bilinear",
+            align_corners=False,
+        )[:, 0].numpy()
     return images
 
 
@@ -81,8 +85,10 @@ def pyts_images(X: np.ndarray, kind: str, size: int = 64) -> np.ndarray:
     """
     pyts_kinds = IMAGE_KINDS[1:]
     if kind not in pyts_kinds:
-        raise ValueError(f"unknown image kind {kind!r} for pyts_images; valid kinds are "
-                         f"{pyts_kinds} ('line' plots are drawn by skcontrast.nn.rendering)")
+        raise ValueError(
+            f"unknown image kind {kind!r} for pyts_images; valid kinds are "
+            f"{pyts_kinds} ('line' plots are drawn by skcontrast.nn.rendering)"
+        )
     X = np.asarray(X, dtype=np.float64)
     n, C, T = X.shape
     series = X.reshape(n * C, T)
@@ -93,8 +99,9 @@ def pyts_images(X: np.ndarray, kind: str, size: int = 64) -> np.ndarray:
     cells = np.nan_to_num(cells, nan=0.0)  # guard against anything pyts still leaves undefined
     # tile the C cells row-major into a G x G grid, as render_line_plots does
     grid = math.ceil(math.sqrt(C))
-    cells = np.concatenate([cells.reshape(n, C, size, size),
-                            np.zeros((n, grid * grid - C, size, size))], axis=1)
+    cells = np.concatenate(
+        [cells.reshape(n, C, size, size), np.zeros((n, grid * grid - C, size, size))], axis=1
+    )
     image = cells.reshape(n, grid, grid, size, size).transpose(0, 1, 3, 2, 4)
     return image.reshape(n, 1, grid * size, grid * size).astype(np.float32)
 
@@ -112,16 +119,24 @@ class ImageContext:
     def __init__(self, est, network, panels, device):
         self.est, self.device = est, device
         self.value_ranges = [
-            torch.from_numpy(np.stack([np.nanmin(p, axis=(0, 2)), np.nanmax(p, axis=(0, 2))], axis=1)).to(device)
+            torch.from_numpy(
+                np.stack([np.nanmin(p, axis=(0, 2)), np.nanmax(p, axis=(0, 2))], axis=1)
+            ).to(device)
             for p in panels
         ]
         self.cells = None
         if est.image != "line":  # (n, C, size, size) per panel
             self.cells = [
-                torch.from_numpy(np.concatenate(
-                    # missing values drawn at the series mean (0 after z-normalisation)
-                    [pyts_images(np.nan_to_num(p[:, c : c + 1]), est.image, est.image_size) for c in range(p.shape[1])], axis=1
-                ))  # fmt: skip
+                torch.from_numpy(
+                    np.concatenate(
+                        # missing values drawn at the series mean (0 after z-normalisation)
+                        [
+                            pyts_images(np.nan_to_num(p[:, c : c + 1]), est.image, est.image_size)
+                            for c in range(p.shape[1])
+                        ],
+                        axis=1,
+                    )
+                )  # fmt: skip
                 for p in panels
             ]
         self.frozen = None
@@ -155,8 +170,12 @@ class ImageContext:
                 return self.frozen[step.dataset][torch.from_numpy(step.indices).to(self.device)]
             network.image_encoder.eval()  # frozen: keep BatchNorm statistics fixed
             with torch.no_grad():
-                return network.image_encoder(self.images_of(x, step.dataset, step.indices, channels))
+                return network.image_encoder(
+                    self.images_of(x, step.dataset, step.indices, channels)
+                )
         local = network.image_encoder(
-            self.images_of(_distributed.shard(x), step.dataset, _distributed.shard(step.indices), channels)
+            self.images_of(
+                _distributed.shard(x), step.dataset, _distributed.shard(step.indices), channels
+            )
         )
         return _distributed.gather(local, len(x))

@@ -65,7 +65,9 @@ def save_weights(estimator, path):
     state.update({a: getattr(estimator, a, None) for a in _SCALARS})
     # the named terms of the loss (absent from files of earlier versions)
     terms = getattr(estimator, "loss_terms_", {})
-    state["loss_terms_"] = {str(k): torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in terms.items()}
+    state["loss_terms_"] = {
+        str(k): torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in terms.items()
+    }
     blob = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import clone
 
 from skcontrast._data import quiet_shape_warnings, refuse_complex
-from skcontrast._validation import Interval, Options, Rule, validate_params
+from skcontrast._validation import Interval, Options, Rule
 
 REPRESENTATIONS = ("timesteps", "pooled")
 

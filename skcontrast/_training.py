@@ -61,7 +61,8 @@ class BatchSampler:
         self.n_batches = [
             max(1, min(math.ceil(n / min(batch_size, n)), n // min_batch)) for n in self.sizes
         ]
-        self.steps_per_epoch = int(sum(b for b, w in zip(self.n_batches, self.weights) if w))
+        batches = zip(self.n_batches, self.weights, strict=True)
+        self.steps_per_epoch = int(sum(b for b, w in batches if w))
         self.rng = rng
         self.queues = [[] for _ in self.sizes]
 
@@ -76,7 +77,11 @@ class BatchSampler:
         self.queues = [[b.numpy() for b in q] for q in state["queues"]]
 
     def next(self):
-        d = 0 if len(self.sizes) == 1 else int(self.rng.choice(len(self.sizes), p=self.weights / self.weights.sum()))
+        d = (
+            0
+            if len(self.sizes) == 1
+            else int(self.rng.choice(len(self.sizes), p=self.weights / self.weights.sum()))
+        )
         if not self.queues[d]:
             self.queues[d] = np.array_split(self.rng.permutation(self.sizes[d]), self.n_batches[d])
         return d, self.queues[d].pop(0)
@@ -90,7 +95,9 @@ class _Plateau:
         self.ema, self.best, self.bad_steps = None, math.inf, 0
 
     def update(self, loss) -> bool:
-        self.ema = loss if self.ema is None else self.smoothing * self.ema + (1 - self.smoothing) * loss
+        self.ema = (
+            loss if self.ema is None else self.smoothing * self.ema + (1 - self.smoothing) * loss
+        )
         if self.ema < self.best - self.tol * abs(self.best if math.isfinite(self.best) else 1):
             self.best, self.bad_steps = self.ema, 0
         else:
@@ -125,7 +132,9 @@ class StopRules:
         """``"max_time"``, ``"early_stopping"`` or ``None`` after a step of ``loss``."""
         out_of_time = self.max_time is not None and time.perf_counter() - self.start > self.max_time
         plateaued = self.plateau is not None and self.plateau.update(loss)
-        if _distributed.is_distributed() and (self.max_time is not None or self.plateau is not None):
+        if _distributed.is_distributed() and (
+            self.max_time is not None or self.plateau is not None
+        ):
             out_of_time, plateaued = _distributed.agree(out_of_time, plateaued)
         if out_of_time:
             return "max_time"
@@ -208,8 +217,12 @@ def halved_batch_size(name, n_rows, device, distributed) -> int | None:
         return None
     release_device_memory(device)
     batch_size = max(1, n_rows // 2)
-    warnings.warn(f"{name}: out of GPU memory at a batch of {n_rows} series; "
-                  f"continuing with batch_size={batch_size}.", UserWarning, stacklevel=6)  # fmt: skip
+    warnings.warn(
+        f"{name}: out of GPU memory at a batch of {n_rows} series; "
+        f"continuing with batch_size={batch_size}.",
+        UserWarning,
+        stacklevel=6,
+    )
     return batch_size
 
 
@@ -312,15 +325,18 @@ class _TrainingRun:
         d, idx = self.sampler.next()
         batch = self.tensors[d][torch.from_numpy(idx)].to(self.device, non_blocking=True)
         targets = None if self.targets is None else self.targets[d][torch.from_numpy(idx)]
-        step = Step(len(self.history), self.sampler.steps_per_epoch, d, idx, self.generator, targets)
+        step = Step(
+            len(self.history), self.sampler.steps_per_epoch, d, idx, self.generator, targets
+        )
         try:
             with autocast(self.device, self.est.mixed_precision):
                 loss, terms = loss_and_terms(self.est._training_loss(self.network, batch, step))
             value = float(loss.detach())
             if not math.isfinite(value):  # stop before a bad step reaches the weights
                 raise FloatingPointError(
-                    f"{self.name}: the training loss became {value} at step {len(self.history) + 1}. "
-                    "Lower lr, or keep normalize='zscore' for series with large values."
+                    f"{self.name}: the training loss became {value} at step "
+                    f"{len(self.history) + 1}. Lower lr, or keep normalize='zscore' for series "
+                    "with large values."
                 )
             terms = {name: float(term.detach()) for name, term in terms.items()}
             self.optimizer.zero_grad(set_to_none=True)

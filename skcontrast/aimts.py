@@ -126,7 +126,8 @@ class AimTSTransformer(BaseContrastiveTransformer):
         Start from this fitted encoder (the architecture parameters must match);
         ``n_iters=0`` or ``n_epochs=0`` uses it as is, more continues training on this data.
     normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
-checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, mixed_precision, verbose, random_state
+checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
+mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``
         means 30 steps (a CPU budget: one step encodes 10 augmented copies of each series).
     lr : float, default=7e-4
@@ -298,7 +299,10 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
     def _after_step(self, network, step):
         # equal-weight running average of the encoder, from the end of the warm-up on
         extras = self._fit_extras
-        if extras.averaged is not None and step.index >= extras.warmup_epochs * step.steps_per_epoch:
+        if (
+            extras.averaged is not None
+            and step.index >= extras.warmup_epochs * step.steps_per_epoch
+        ):
             extras.averaged.update_parameters(network.series_encoder)
 
     def _encode(self, network, batch):
@@ -355,7 +359,11 @@ def resolve_pretrained(est):
 
 
 def check_architecture(est, source, params):
-    differ = {p: (getattr(est, p), getattr(source, p)) for p in params if getattr(est, p) != getattr(source, p)}
+    differ = {
+        p: (getattr(est, p), getattr(source, p))
+        for p in params
+        if getattr(est, p) != getattr(source, p)
+    }
     if differ:
         raise ValueError(
             f"{type(est).__name__}: the pretrained encoder has another architecture; set these "
@@ -409,7 +417,9 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
         x = x[:, channels]
     if network.image_encoder is not None:
         # data-parallel: each rank encodes its shard, the losses see the gathered global batch
-        s = _distributed.gather(network.series_head(network.series_embedding(_distributed.shard(x))), len(x))
+        s = _distributed.gather(
+            network.series_head(network.series_embedding(_distributed.shard(x))), len(x)
+        )
         v = network.image_head(images.features(network, x, step, channels))
         lam = mixup_weights(est.mixup_alpha, x.shape[0], generator, x.device)
         terms["image"] = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
@@ -419,13 +429,19 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
     n_aug = len(AUGMENTATIONS)
     # two views, each the whole set of augmentations: (2 * A * B, C, T)
     views = torch.cat([augment(x, generator), augment(x, generator)]).reshape(2 * n_aug * B, C, T)
-    h = network.timestep_features(_distributed.shard(views)).mean(dim=1)  # pool channels: (2AB, D, T)
-    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(2, n_aug, B, T, -1)
+    h = network.timestep_features(_distributed.shard(views)).mean(
+        dim=1
+    )  # pool channels: (2AB, D, T)
+    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(
+        2, n_aug, B, T, -1
+    )
     if est.use_prototypes:
         prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
         inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])
     else:  # ablation: contrast each augmentation with its counterpart directly
-        inter = torch.stack([hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]).mean()
+        inter = torch.stack(
+            [hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]
+        ).mean()
     intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
     terms["inter"] = est.inter_weight * inter
     terms["intra"] = est.intra_weight * intra

@@ -23,6 +23,7 @@ def series_lengths(x: torch.Tensor):
         return None
     return x.shape[-1] - observed.flip(-1).float().argmax(dim=-1)
 
+
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
 
@@ -48,7 +49,9 @@ CONSTRAINTS = {
     "temporal_weight": [Interval("any", 0)],
     "dropout": [Interval("any", 0, 1)],
     "temperature": [Interval("any", 0, closed="neither")],
-    **dict.fromkeys(("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"), _INT_1),
+    **dict.fromkeys(
+        ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"), _INT_1
+    ),
     **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), _INT_0),
     "fusion": [Options(FUSIONS)],
     "missing": [Options(MISSING)],
@@ -358,7 +361,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
             return {"instance": info_nce(z_anchor, z_positive, self.temperature)}
         views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
         z, h = [], []
-        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap))):
+        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap)), strict=True):
             view = self._dropout(view, generator)
             shape = (view.shape[0], 1, view.shape[-1])
             mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
@@ -377,7 +380,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         if self.recipe != "crops" or len(panels) < 2:
             return panels
         length = max(p.shape[-1] for p in panels)
-        padded = [np.pad(p, ((0, 0), (0, 0), (0, length - p.shape[-1])), constant_values=np.nan) for p in panels]
+        padded = [
+            np.pad(p, ((0, 0), (0, 0), (0, length - p.shape[-1])), constant_values=np.nan)
+            for p in panels
+        ]
         return [np.concatenate(padded)]
 
     def _encode(self, network, batch):

@@ -16,8 +16,8 @@ from skcontrast._data import (
     warn_if_transposed,
 )
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
-from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._inference import apply_in_batches
+from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._validation import Interval
 from skcontrast.aimts import check_architecture, resolve_pretrained
 from skcontrast.nn.aimts import FineTuneNetwork

@@ -201,8 +201,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, name)
         if values.shape[1] != len(self.mean_):
             raise ValueError(
-                f"X has {values.shape[1]} variable(s); {name} was fitted on "
-                f"{len(self.mean_)}."
+                f"X has {values.shape[1]} variable(s); {name} was fitted on {len(self.mean_)}."
             )
         # the first scored point needs a full window of history (and its successor, "next")
         needed = self.window_length + (self.target == "next")
@@ -226,7 +225,9 @@ class RepresentationAnomalyDetector(BaseDetector):
         # runs of consecutive flagged points -> left-closed [start, end) intervals
         edges = np.diff(np.concatenate([[0], flagged.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        return pd.DataFrame({"ilocs": pd.arrays.IntervalArray.from_arrays(starts, ends, closed="left")})
+        return pd.DataFrame(
+            {"ilocs": pd.arrays.IntervalArray.from_arrays(starts, ends, closed="left")}
+        )
 
     def _predict_scores(self, X):
         scores = self._scores(X)
@@ -244,6 +245,16 @@ class RepresentationAnomalyDetector(BaseDetector):
         tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])
         return [
             {"transformer": tiny_btsf, "window_length": 4},
-            {"transformer": tiny_aimts, "window_length": 5, "target": "next", "output": "intervals"},
-            {"transformer": "passthrough", "window_length": 3, "target": "next", "contamination": 0.1},
+            {
+                "transformer": tiny_aimts,
+                "window_length": 5,
+                "target": "next",
+                "output": "intervals",
+            },
+            {
+                "transformer": "passthrough",
+                "window_length": 3,
+                "target": "next",
+                "contamination": 0.1,
+            },
         ]

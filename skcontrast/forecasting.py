@@ -9,9 +9,9 @@ from sktime.forecasting.base import BaseForecaster
 
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
-    StepFeaturizer,
     COMMON_CONSTRAINTS,
     COMMON_RULES,
+    StepFeaturizer,
     check_length,
     series_values,
 )
@@ -167,7 +167,9 @@ class RepresentationForecaster(BaseForecaster):
     def _forecast_from(self, features):
         """(n, D) representations -> (n, H, C) forecasts on the original scale."""
         n_vars = len(self.mean_)
-        scaled = np.asarray(self.regressor_.predict(features)).reshape(len(features), self.horizon_, n_vars)
+        scaled = np.asarray(self.regressor_.predict(features)).reshape(
+            len(features), self.horizon_, n_vars
+        )
         return self._featurizer.unscale(scaled)
 
     def _predict(self, fh, X=None):
@@ -204,7 +206,8 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, type(self).__name__, "y")
         if values.shape[1] != len(self.mean_):
             raise ValueError(
-                f"y has {values.shape[1]} variable(s); the forecaster was fitted on {len(self.mean_)}."
+                f"y has {values.shape[1]} variable(s); the forecaster was fitted on "
+                f"{len(self.mean_)}."
             )
         start = self.window_length - 1 if start is None else int(start)
         if not 0 <= start < len(values):

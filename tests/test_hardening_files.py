@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 from test_checkpoint import MAKERS, crash_at_step
 
 from skcontrast import AimTSTransformer, BTSFTransformer

@@ -75,7 +75,10 @@ def test_no_probing_for_private_hooks():
     """Hooks have defaults on the base: helpers call them instead of probing."""
     for path in _modules().values():
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("getattr", "hasattr"):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+                "getattr",
+                "hasattr",
+            ):
                 name = node.args[1] if len(node.args) > 1 else None
                 if isinstance(name, ast.Constant) and isinstance(name.value, str):
                     assert not name.value.startswith("_"), f"{path.name}: probes {name.value}"
@@ -85,8 +88,17 @@ def test_methods_implement_hooks_not_the_loop():
     for cls in (BTSFTransformer, AimTSTransformer, AimTSClassifier):
         assert "_train" not in vars(cls), f"{cls.__name__} re-implements the training loop"
         assert "_training_loss" in vars(cls) and "_build_network" in vars(cls)
-    for hook in ("_build_network", "_init_weights", "_training_loss", "_make_optimizer",
-                 "_training_context", "_after_step", "_default_n_iters", "_min_shard_rows"):  # fmt: skip
+    hooks = (
+        "_build_network",
+        "_init_weights",
+        "_training_loss",
+        "_make_optimizer",
+        "_training_context",
+        "_after_step",
+        "_default_n_iters",
+        "_min_shard_rows",
+    )
+    for hook in hooks:
         assert hook in vars(TorchTrainingMixin), hook
     for hook in ("_encode", "_encode_timesteps", "_pool"):
         assert hook in vars(BaseContrastiveTransformer), hook

@@ -34,14 +34,18 @@ def test_aimts_records_its_loss_terms_and_the_warmup(panel):
     # 12 series, batch 4: 3 steps per epoch, the first 3 are the warm-up (image term alone)
     est = _tiny(AimTSTransformer, n_iters=5, warmup_epochs=1).fit(X)
     _check_terms(est, ["image", "inter", "intra"])
-    assert est.loss_terms_["inter"][:3] == [0.0] * 3 and all(v != 0 for v in est.loss_terms_["inter"][3:])
+    assert est.loss_terms_["inter"][:3] == [0.0] * 3 and all(
+        v != 0 for v in est.loss_terms_["inter"][3:]
+    )
     _check_terms(_tiny(AimTSTransformer, n_iters=3, image=None).fit(X), ["inter", "intra"])
     _check_terms(_tiny(AimTSClassifier, n_iters=3).fit(X, y), ["cross_entropy"])
 
 
 def test_a_plain_loss_tensor_is_the_single_term_loss(panel, monkeypatch):
     X, _ = panel
-    monkeypatch.setattr(BTSFTransformer, "_training_loss", lambda self, net, b, step: net(b).square().mean())
+    monkeypatch.setattr(
+        BTSFTransformer, "_training_loss", lambda self, net, b, step: net(b).square().mean()
+    )
     est = _tiny(BTSFTransformer, n_iters=2).fit(X)
     assert est.loss_terms_ == {"loss": est.loss_history_}
 

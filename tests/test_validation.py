@@ -29,7 +29,9 @@ ESTIMATORS = [BTSFTransformer, AimTSTransformer, AimTSClassifier, Representation
 def test_every_table_entry_is_a_parameter(cls):
     params = set(cls().get_params(deep=False))
     assert set(cls._param_constraints) <= params
-    assert {"batch_size", "lr", "n_iters"} <= set(cls._param_constraints) or "window_length" in params
+    assert {"batch_size", "lr", "n_iters"} <= set(
+        cls._param_constraints
+    ) or "window_length" in params
 
 
 @pytest.mark.parametrize(
@@ -41,12 +43,24 @@ def test_every_table_entry_is_a_parameter(cls):
         ([Interval("any", 0, closed="neither")], 0, "p must be > 0, got 0."),
         ([Interval("any", 0)], -1, "p must be >= 0, got -1."),
         ([Interval("any", 0, 1)], 1.0, r"p must be in [0, 1), got 1.0."),
-        ([None, Interval("number", 0, 0.5, closed="neither")], 0.5, "p must be None or in (0, 0.5), got 0.5."),
+        (
+            [None, Interval("number", 0, 0.5, closed="neither")],
+            0.5,
+            "p must be None or in (0, 0.5), got 0.5.",
+        ),
         ([Interval("number", 0)], "a", "p must be a number >= 0, got 'a'."),
-        ([None, Interval("any", 0, closed="neither", unit="seconds")], 0, "p must be None or > 0 seconds, got 0."),
+        (
+            [None, Interval("any", 0, closed="neither", unit="seconds")],
+            0,
+            "p must be None or > 0 seconds, got 0.",
+        ),
         ([Interval("real", 0, closed="neither"), Hidden(None)], -1, "p must be > 0, got -1."),
         ([Options(("a", "b")), None], "c", "p must be one of ('a', 'b') or None, got 'c'."),
-        ([Const("scratch"), Path("a weights file")], 3, "p must be 'scratch' or a weights file, got 3."),
+        (
+            [Const("scratch"), Path("a weights file")],
+            3,
+            "p must be 'scratch' or a weights file, got 3.",
+        ),
     ],
 )
 def test_messages_join_the_constraints_in_order(constraints, value, message):
@@ -76,7 +90,9 @@ def test_rules_run_right_after_their_parameter():
         raise ValueError("rule after a")
 
     with pytest.raises(ValueError, match="rule after a"):  # before b's own check
-        validate_params(Est(), {"a": [Interval("int", 0)], "b": [Interval("int", 0)]}, (Rule("a", rule),))
+        validate_params(
+            Est(), {"a": [Interval("int", 0)], "b": [Interval("int", 0)]}, (Rule("a", rule),)
+        )
     assert calls == ["rule"]
 
 

@@ -6,7 +6,8 @@ statistics, then a default ``LogisticRegression``, as the main benchmark does. R
 appended to ``results/btsf_recipe.csv`` as they finish, and a rerun skips the rows already
 there (it resumes after an interruption). ``--report`` writes ``results/btsf_recipe.md``.
 
-    python benchmarks/btsf_recipe.py --variants paper crops --seeds 0 1 2
+    python benchmarks/btsf_recipe.py --variants paper "crops b16" --seeds 0 1 2
+    python benchmarks/btsf_recipe.py --variants "fusion: sum" "fusion: concat"
     python benchmarks/btsf_recipe.py --report
 """
 
@@ -33,6 +34,12 @@ VARIANTS = {
     "crops b16 tau0.2": dict(batch_size=16, temperature=0.2),
     "crops b16 100 steps": dict(batch_size=16, n_iters=100),
     "crops b16 crop128": dict(batch_size=16, crop_length=128),
+    # the paper's HAR ablation of the fusion, with the default (crops) recipe
+    "fusion: temporal only": dict(fusion="temporal"),
+    "fusion: spectral only": dict(fusion="spectral"),
+    "fusion: sum": dict(fusion="sum"),
+    "fusion: concat": dict(fusion="concat"),
+    "fusion: bilinear, 1 pass": dict(n_loops=0),
 }
 READOUTS = ("fused", "multiscale", "temporal only", "multiscale+mean", "multiscale+layers")
 CSV = RESULTS / "btsf_recipe.csv"

@@ -1,14 +1,23 @@
-"""Classification benchmark: BTSF + LogisticRegression vs MiniRocket + RidgeClassifierCV.
+"""Classification benchmark: BTSF (trained and untrained) + LogisticRegression vs MiniRocket.
 
-Runs on the official train/test splits of ten datasets (five bundled with sktime, five from
-``../shared/data``; missing ones are skipped), one fit per method and dataset, each in a
-fresh process so that peak memory is that method's alone. Writes
-``results/classification.md``, ``results/classification.csv`` and
-``results/classification.png``; with ``--ablation`` also ``results/ablation.md`` (the
-paper's HAR ablation: temporal only, spectral only, sum, concat, bilinear, iterative).
+The dev suite: every classification set of ``../shared/data`` (33 UCR, 5 UEA) and the five
+bundled with sktime, official train/test splits, several seeds. Per dataset and seed: the
+default ``Pipeline([BTSFTransformer(random_state=seed), LogisticRegression()])``, the same
+encoder untrained (``n_iters=0``, its seeded initialisation) and ``MiniRocket *
+RidgeClassifierCV``; accuracy, fit time (encoder and classifier) and the peak resident
+memory the fit added. Unequal lengths go to BTSF as they are and are NaN-padded at the end
+for MiniRocket, which needs one length; missing values are linearly interpolated for
+MiniRocket only (BTSF takes NaN).
 
-    python benchmarks/classification.py [--datasets GunPoint ArrowHead] [--ablation]
-    python benchmarks/classification.py --data-dir /path/to/shared/data
+Each dataset runs in its own process, one after another; rows are appended to
+``results/classification.csv`` as they finish and a rerun skips those already there (so a
+killed run resumes). ``--report`` (also run at the end) writes ``classification.md`` (per
+dataset, mean, wins/ties/losses, Wilcoxon signed-rank p-values) and ``classification.png``.
+
+    python benchmarks/classification.py                 # the whole suite, seeds 0 1 2
+    python benchmarks/classification.py --quick         # a 12-set subset for iteration
+    python benchmarks/classification.py --datasets CBF ECG200 --seeds 0
+    python benchmarks/classification.py --report
 
 Time it on a quiet machine: a concurrent job on the same cores slows fits several-fold.
 """
@@ -17,245 +26,248 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import platform
-import resource
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import BUNDLED, DEFAULT_DATA, RESULTS, UEA, load, machine, shape_of, ucr_names
+from btsf_recipe import QUICK
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
-BUNDLED = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "BasicMotions"]
-UCR = ["ECG200", "CBF", "Trace"]
-UEA = ["Epilepsy", "NATOPS"]
-DATASETS = BUNDLED + UCR + UEA
-# "BTSF untrained" is the same encoder at its seeded initialisation (n_iters=0): what
-# the contrastive training adds over random convolutional features
-METHODS = {"BTSF": {}, "BTSF untrained": {"n_iters": 0}, "MiniRocket": {}}
-ABLATION_DATASETS = ["GunPoint", "ArrowHead", "ItalyPowerDemand"]
-ABLATIONS = {
-    "temporal only": dict(fusion="temporal"),
-    "spectral only": dict(fusion="spectral"),
-    "sum": dict(fusion="sum"),
-    "concat": dict(fusion="concat"),
-    "bilinear (1 pass)": dict(fusion="bilinear", n_loops=0),
-    "iterative bilinear (3 loops)": dict(fusion="bilinear", n_loops=3),
-}
-# the TS2Vec reference code on this 2-core machine (GUIDE section 3): fit seconds, SVM acc
-TS2VEC = {"GunPoint": (32, 0.980), "ArrowHead": (49, 0.817), "ItalyPowerDemand": (11, 0.963)}
+METHODS = ("BTSF", "BTSF untrained", "MiniRocket")
+CSV = RESULTS / "classification.csv"
 
 
-def load(name: str, data_dir: Path):
-    """Train/test splits as numpy3D, from sktime's bundled copies or ``data_dir``."""
-    if name in BUNDLED:
-        from sktime.datasets import load_UCR_UEA_dataset
+def dev_suite(data_dir) -> list[str]:
+    uea = [d for d in UEA if (data_dir / "classification" / "uea" / d).is_dir()]
+    return BUNDLED + ucr_names(data_dir) + uea
 
-        return [
-            load_UCR_UEA_dataset(name, split=s, return_X_y=True, return_type="numpy3D")
-            for s in ("train", "test")
-        ]
-    if name in UCR:
-        out = []
-        for split in ("TRAIN", "TEST"):
-            table = np.loadtxt(data_dir / "classification" / "ucr" / name / f"{name}_{split}.tsv")
-            out.append((table[:, None, 1:], table[:, 0].astype(int).astype(str)))
-        return out
-    from sktime.datasets import load_from_tsfile
 
-    return [
-        load_from_tsfile(
-            str(data_dir / "classification" / "uea" / name / f"{name}_{split}.ts"),
-            return_data_type="numpy3D",
+class PeakMemory:
+    """Peak resident memory (MB) above the level at entry, sampled every 5 ms."""
+
+    def __enter__(self):
+        self.base = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    @staticmethod
+    def _rss() -> float:
+        with open("/proc/self/statm") as f:
+            import os
+
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def _watch(self):
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, self._rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._rss())
+        self.added = self.peak - self.base
+
+
+def for_minirocket(X, length=None):
+    """One length, no NaN: pad unequal series (to ``length``) with their last value,
+    interpolate gaps."""
+    if not isinstance(X, np.ndarray):
+        length = length or max(len(f) for f in X)
+        X = np.stack(
+            [np.pad(f.to_numpy().T, ((0, 0), (0, length - len(f))), mode="edge") for f in X]
         )
-        for split in ("TRAIN", "TEST")
-    ]
+    X = np.asarray(X, dtype=np.float64)
+    if np.isnan(X).any():
+        X = pd.DataFrame(X.reshape(-1, X.shape[-1]).T).interpolate(limit_direction="both")
+        X = X.fillna(0).to_numpy().T.reshape(-1, 1, X.shape[0])
+    if X.shape[-1] < 9:  # MiniRocket's kernels need 9 points
+        X = np.pad(X, ((0, 0), (0, 0), (0, 9 - X.shape[-1])), mode="edge")
+    return X
 
 
-def make_model(method: str, params: dict, n_channels: int):
+def make_model(method: str, seed: int, n_channels: int):
     from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
     from sklearn.pipeline import Pipeline
 
     if method == "MiniRocket":
-        from sktime.transformations.rocket import MiniRocket, MiniRocketMultivariate
+        from sktime.transformations.panel.rocket import MiniRocket, MiniRocketMultivariate
 
         rocket = MiniRocket if n_channels == 1 else MiniRocketMultivariate
-        # sktime's own composition: sktime transformers other than ours break inside a
-        # scikit-learn 1.9 Pipeline (sktime issues #10725, #11173)
-        return rocket(random_state=0) * RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))
+        # sktime's own composition: other sktime transformers break inside a scikit-learn
+        # 1.9 Pipeline (sktime issues #10725, #11173)
+        return rocket(random_state=seed) * RidgeClassifierCV(alphas=np.logspace(-3, 3, 10))
     from skcontrast import BTSFTransformer
 
+    params = {"n_iters": 0} if method == "BTSF untrained" else {}
     return Pipeline([
-        ("rep", BTSFTransformer(random_state=0, **params)),
+        ("rep", BTSFTransformer(random_state=seed, **params)),
         ("clf", LogisticRegression()),  # default, as a user would
     ])  # fmt: skip
 
 
-def run_one(job):
-    """Fit and score one method on one dataset (runs in its own process)."""
+def run_dataset(job):
+    """Every method and seed on one dataset (in its own process); rows as dicts."""
     import torch
 
-    name, method, params, data_dir = job
-    (X_train, y_train), (X_test, y_test) = load(name, Path(data_dir))
-    model = make_model(method, params, X_train.shape[1])
-    start = time.perf_counter()
-    model.fit(X_train, y_train)
-    fit_time = time.perf_counter() - start
-    start = time.perf_counter()
-    accuracy = float(np.mean(model.predict(X_test) == y_test))
-    predict_time = time.perf_counter() - start
-    rep = model.named_steps["rep"] if hasattr(model, "named_steps") else None
-    return {
-        "dataset": name,
-        "method": method,
-        "n_train": X_train.shape[0],
-        "shape": "x".join(map(str, X_train.shape[1:])),
-        "accuracy": accuracy,
-        "fit_s": fit_time,
-        "predict_s": predict_time,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "train_steps": getattr(rep, "n_iters_", np.nan),
-        "threads": torch.get_num_threads(),
-    }
-
-
-def run_all(jobs):
+    name, seeds, todo = job
+    (X_train, y_train), (X_test, y_test) = load(name)
+    n_channels = X_train.shape[1] if isinstance(X_train, np.ndarray) else X_train[0].shape[1]
     rows = []
-    # one fresh process per job: peak RSS is per job; jobs run one after another
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for row in pool.map(run_one, jobs):
-            print(
-                f"{row['dataset']:>18} {row['method']:>30}: acc {row['accuracy']:.3f} "
-                f"fit {row['fit_s']:6.1f} s  peak {row['peak_rss_mb']:6.0f} MB",
-                flush=True,
-            )
-            rows.append(row)
-    return pd.DataFrame(rows)
+    # MiniRocket last: once numba's thread pool exists in a process, torch runs several
+    # times slower in it (GunPoint: 38 s -> 492 s for the same fit)
+    for method in METHODS:
+        for seed in seeds:
+            if (method, seed) not in todo:
+                continue
+            Xa, Xb = X_train, X_test
+            if method == "MiniRocket":
+                length = (
+                    max(len(f) for f in [*X_train, *X_test]) if isinstance(X_train, list) else None
+                )
+                Xa, Xb = for_minirocket(X_train, length), for_minirocket(X_test, length)
+            model = make_model(method, seed, n_channels)
+            with PeakMemory() as memory:
+                start = time.perf_counter()
+                model.fit(Xa, y_train)
+                fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            accuracy = float(np.mean(np.asarray(model.predict(Xb)) == y_test))
+            rep = model.named_steps["rep"] if hasattr(model, "named_steps") else None
+            rows.append(dict(
+                dataset=name, method=method, seed=seed, shape=shape_of(X_train),
+                n_test=len(y_test), accuracy=accuracy, fit_s=fit_s,
+                predict_s=time.perf_counter() - start, fit_peak_mb=memory.added,
+                steps=getattr(rep, "n_iters_", np.nan), threads=torch.get_num_threads(),
+            ))  # fmt: skip
+            print(f"{name:>30} {method:>15} seed {seed}: acc {accuracy:.3f} fit {fit_s:6.1f} s "
+                  f"+{memory.added:5.0f} MB", flush=True)  # fmt: skip
+    return rows
 
 
-def machine() -> str:
-    import os
+def run(datasets, seeds):
+    done = pd.read_csv(CSV) if CSV.exists() else None
+    jobs = []
+    for name in datasets:
+        rows = done[done.dataset == name] if done is not None else None
+        have = set() if rows is None else set(zip(rows.method, rows.seed, strict=True))
+        todo = {(m, s) for m in METHODS for s in seeds} - have
+        if todo:
+            jobs.append((name, seeds, todo))
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
+        for rows in pool.map(run_dataset, jobs):
+            pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
 
-    import torch
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
+def wtl(a, b, tie=0.005) -> str:
+    d = a - b
+    return f"{int((d > tie).sum())}/{int((d.abs() <= tie).sum())}/{int((d < -tie).sum())}"
 
 
-def write_main(df: pd.DataFrame):
-    wide = df.pivot(index="dataset", columns="method", values=["accuracy", "fit_s", "peak_rss_mb"])
-    order = [d for d in DATASETS if d in wide.index]
-    wide = wide.loc[order]
-    acc, fit, rss = wide["accuracy"], wide["fit_s"], wide["peak_rss_mb"]
+def wilcoxon_p(a, b) -> float:
+    from scipy.stats import wilcoxon
+
+    d = (a - b).to_numpy()
+    return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+
+
+def report():
+    df = pd.read_csv(CSV)
+    acc = df.pivot_table(index="dataset", columns="method", values="accuracy", aggfunc="mean")
+    std = df.pivot_table(index="dataset", columns="method", values="accuracy", aggfunc="std")
+    fit = df.pivot_table(index="dataset", columns="method", values="fit_s", aggfunc="mean")
+    mem = df.pivot_table(index="dataset", columns="method", values="fit_peak_mb", aggfunc="max")
+    acc = acc.dropna()
+    order = [d for d in dev_suite(DEFAULT_DATA) if d in acc.index] + [
+        d for d in acc.index if d not in dev_suite(DEFAULT_DATA)
+    ]
+    acc = acc.loc[order]
+    shapes = df.groupby("dataset")["shape"].first()
+    seeds = sorted(df.seed.unique())
+    # the mean over datasets for each seed, then its spread over seeds
+    per_seed = df.pivot_table(index=["seed", "dataset"], columns="method", values="accuracy")
+    per_seed = per_seed[per_seed.index.get_level_values("dataset").isin(order)].dropna()
+    seed_means = per_seed.groupby("seed").mean()
+    b, u, m = acc["BTSF"], acc["BTSF untrained"], acc["MiniRocket"]
     lines = [
-        "# Classification: BTSF + LogisticRegression vs MiniRocket + RidgeClassifierCV",
+        "# Classification: BTSF + LogisticRegression vs its untrained encoder and MiniRocket",
         "",
-        f"Machine: {machine()}. Official train/test splits; one fit each, random_state=0; "
-        "fit time includes the classifier; peak RSS of a fresh process running that fit. "
-        "'untrained' is the same BTSF encoder with n_iters=0 (its seeded initialisation).",
+        f"Machine: {machine()}. Official train/test splits of {len(order)} datasets, seeds "
+        f"{', '.join(map(str, seeds))}; accuracy is the mean over seeds (± its standard "
+        "deviation); fit time includes the classifier; 'peak MB' is the most resident memory "
+        "a fit added to its process. BTSF: `Pipeline([BTSFTransformer(random_state=seed), "
+        "LogisticRegression()])`; untrained: the same with `n_iters=0`; MiniRocket: "
+        "`MiniRocket(random_state=seed) * RidgeClassifierCV` (sktime).",
         "",
-        "| dataset | train (n, channels x length) | BTSF acc | BTSF untrained acc | "
-        "MiniRocket acc | BTSF fit s | MiniRocket fit s | TS2Vec ref. fit s / acc | "
-        "BTSF peak MB | MiniRocket peak MB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "## Summary",
+        "",
+        "| | BTSF | BTSF untrained | MiniRocket |",
+        "|---|---|---|---|",
+        f"| mean accuracy | **{b.mean():.3f}** | {u.mean():.3f} | {m.mean():.3f} |",
+        f"| std of the mean over seeds | {seed_means['BTSF'].std():.4f} | "
+        f"{seed_means['BTSF untrained'].std():.4f} | {seed_means['MiniRocket'].std():.4f} |",
+        f"| BTSF wins/ties/losses (±0.005) | | {wtl(b, u)} | {wtl(b, m)} |",
+        f"| Wilcoxon signed-rank p, BTSF vs | | {wilcoxon_p(b, u):.2g} | {wilcoxon_p(b, m):.2g} |",
+        f"| mean fit s | {fit['BTSF'].mean():.1f} | {fit['BTSF untrained'].mean():.1f} | "
+        f"{fit['MiniRocket'].mean():.1f} |",
+        f"| max fit s | {fit['BTSF'].max():.1f} | {fit['BTSF untrained'].max():.1f} | "
+        f"{fit['MiniRocket'].max():.1f} |",
+        "",
+        "## Per dataset",
+        "",
+        "| dataset | train (n, channels x length) | BTSF | untrained | MiniRocket | BTSF fit s | "
+        "MiniRocket fit s | BTSF peak MB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name in order:
-        r = df[(df.dataset == name)].iloc[0]
-        ts2vec = TS2VEC.get(name)
-        ref = f"{ts2vec[0]} / {ts2vec[1]:.3f}" if ts2vec else "-"
+        cells = [
+            f"{acc.loc[name, c]:.3f} ± {0 if np.isnan(std.loc[name, c]) else std.loc[name, c]:.3f}"
+            for c in METHODS
+        ]
         lines.append(
-            f"| {name} | {r.n_train}, {r['shape']} | {acc.loc[name, 'BTSF']:.3f} | "
-            f"{acc.loc[name, 'BTSF untrained']:.3f} | {acc.loc[name, 'MiniRocket']:.3f} | "
-            f"{fit.loc[name, 'BTSF']:.1f} | {fit.loc[name, 'MiniRocket']:.1f} | {ref} | "
-            f"{rss.loc[name, 'BTSF']:.0f} | {rss.loc[name, 'MiniRocket']:.0f} |"
+            f"| {name} | {shapes[name]} | "
+            + " | ".join(cells)
+            + f" | {fit.loc[name, 'BTSF']:.1f} | {fit.loc[name, 'MiniRocket']:.1f} | "
+            f"{mem.loc[name, 'BTSF']:.0f} |"
         )
-    mean = acc.mean()
-    lines += [
-        f"| **mean** | | **{mean['BTSF']:.3f}** | {mean['BTSF untrained']:.3f} | "
-        f"**{mean['MiniRocket']:.3f}** | {fit['BTSF'].mean():.1f} | "
-        f"{fit['MiniRocket'].mean():.1f} | | | |",
-        "",
-        "TS2Vec reference: the public TS2Vec code with its defaults on the same machine "
-        "(GUIDE section 3), SVM probe.",
-    ]
     (RESULTS / "classification.md").write_text("\n".join(lines) + "\n")
-    df.to_csv(RESULTS / "classification.csv", index=False)
+    print("\n".join(lines[:20]))
 
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    x = np.arange(len(order))
-    ax.bar(x - 0.27, acc["BTSF"], 0.27, label="BTSF + LogisticRegression")
-    ax.bar(x, acc["BTSF untrained"], 0.27, label="BTSF untrained (n_iters=0)", alpha=0.6)
-    ax.bar(x + 0.27, acc["MiniRocket"], 0.27, label="MiniRocket + RidgeClassifierCV")
-    ax.set_xticks(x, order, rotation=30, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("test accuracy")
-    fig.suptitle("BTSF vs MiniRocket, test accuracy (official splits)", y=0.98)
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=3, fontsize=8, frameon=False)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.8))
+    for ax, other, label in ((axes[0], u, "untrained encoder"), (axes[1], m, "MiniRocket")):
+        ax.scatter(other, b, s=18)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8)
+        ax.set_xlabel(f"{label} accuracy")
+        ax.set_ylabel("BTSF (trained) accuracy")
+        ax.set_title(f"BTSF vs {label}: {wtl(b, other)} (W/T/L)", fontsize=10)
+        ax.set_xlim(0, 1.02)
+        ax.set_ylim(0, 1.02)
+    fig.suptitle(f"Dev suite ({len(order)} datasets, mean of {len(seeds)} seeds)")
     fig.tight_layout()
     fig.savefig(RESULTS / "classification.png", dpi=120)
 
 
-def write_ablation(df: pd.DataFrame):
-    table = df.pivot(index="method", columns="dataset", values="accuracy")
-    table = table.loc[[m for m in ABLATIONS if m in table.index]]
-    table["mean"] = table.mean(axis=1)
-    fit = df.pivot(index="method", columns="dataset", values="fit_s").mean(axis=1)
-    lines = [
-        "# BTSF ablation (the paper's HAR ablation, on three bundled datasets)",
-        "",
-        f"Machine: {machine()}. Default parameters except the fusion; LogisticRegression probe.",
-        "",
-        "| variant | " + " | ".join(table.columns) + " | mean fit s |",
-        "|---|" + "---|" * (len(table.columns) + 1),
-    ]
-    for variant, row in table.iterrows():
-        lines.append(
-            f"| {variant} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {fit[variant]:.1f} |"
-        )
-    lines += ["", "Paper (HAR): temporal 89.4, spectral 88.4, sum/concat 89.8, bilinear 92.4, "
-              "iterative bilinear 94.6."]  # fmt: skip
-    (RESULTS / "ablation.md").write_text("\n".join(lines) + "\n")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="*", default=DATASETS)
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--ablation", action="store_true", help="also run the fusion ablation")
-    parser.add_argument("--skip-main", action="store_true", help="only the ablation")
-    parser.add_argument(
-        "--replot",
-        action="store_true",
-        help="rewrite the table and plot from results/classification.csv",
-    )
+    parser.add_argument("--datasets", nargs="*")
+    parser.add_argument("--quick", action="store_true", help=f"the {len(QUICK)}-set subset")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
+    parser.add_argument("--report", action="store_true", help="only rewrite table and plot")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    if args.replot:
-        write_main(pd.read_csv(RESULTS / "classification.csv"))
-        return
-    available = [d for d in args.datasets if d in BUNDLED or args.data_dir.is_dir()]
-    for d in set(args.datasets) - set(available):
-        print(f"skipping {d}: {args.data_dir} not found")
-    if not args.skip_main:
-        jobs = [(d, m, p, str(args.data_dir)) for d in available for m, p in METHODS.items()]
-        write_main(run_all(jobs))
-    if args.ablation:
-        jobs = [
-            (d, "BTSF", p, str(args.data_dir))
-            for d in ABLATION_DATASETS
-            for p in ABLATIONS.values()
-        ]
-        df = run_all(jobs)
-        df["method"] = [v for _ in ABLATION_DATASETS for v in ABLATIONS]
-        write_ablation(df)
+    if not args.report:
+        datasets = args.datasets or (QUICK if args.quick else dev_suite(DEFAULT_DATA))
+        run(datasets, args.seeds)
+    report()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import torch
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
-from skcontrast._validation import Hidden, Interval, Options, Rule
+from skcontrast._validation import Hidden, Interval, Options
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
@@ -26,14 +26,6 @@ def series_lengths(x: torch.Tensor):
 
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
-
-
-def _temporal_contrast_needs_a_temporal_encoder(est):
-    if est.recipe == "crops" and est.temporal_weight > 0 and est.fusion == "spectral":
-        raise ValueError(
-            f"{type(est).__name__}: fusion='spectral' has no temporal encoder for the temporal "
-            "contrast; set temporal_weight=0 or recipe='paper'."
-        )
 
 
 _INT_1, _INT_0 = [Interval("int", 1)], [Interval("int", 0)]
@@ -57,7 +49,7 @@ CONSTRAINTS = {
     "missing": [Options(MISSING)],
     "spectrum": [Options(SPECTRA)],
 }
-RULES = (*TRAINING_RULES, Rule("temporal_weight", _temporal_contrast_needs_a_temporal_encoder))
+RULES = TRAINING_RULES
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -105,7 +97,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         zeroed after the input projection of the temporal encoder), as TS2Vec.
     temporal_weight : float, default=1.0
         ``recipe="crops"``: weight of the hierarchical contrast of the per-step temporal
-        features against the instance contrast of the fused representation.
+        features against the instance contrast of the fused representation (not used with
+        ``fusion="spectral"``, which has no temporal branch).
     readout : {"multiscale", "fused"}, default="multiscale"
         ``"fused"``: the paper's representation, ``sigmoid(...)`` of the fusion (``l * d``
         features). ``"multiscale"``: the fused representation's logits, plus the temporal
@@ -229,7 +222,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
     ...                  ("clf", LogisticRegression())])
     >>> pipe = pipe.fit(X, y)
     >>> pipe.named_steps["rep"].transform(X[:3]).shape
-    (3, 1024)
+    (3, 1920)
     """
 
     def __init__(
@@ -360,6 +353,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
             z_anchor, z_positive = z.chunk(2)
             return {"instance": info_nce(z_anchor, z_positive, self.temperature)}
         views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
+        # fusion="spectral" (an ablation) has no temporal branch: instance contrast only
+        temporal = self.temporal_weight > 0 and network.uses_temporal
         z, h = [], []
         for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap)), strict=True):
             view = self._dropout(view, generator)
@@ -367,10 +362,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
             mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
             h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
             z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
-            if self.temporal_weight > 0:  # the overlapping steps, (B, overlap, d)
+            if temporal:  # the overlapping steps, (B, overlap, d)
                 h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
         terms = {"instance": info_nce(z[0], z[1], self.temperature)}
-        if self.temporal_weight > 0:
+        if temporal:
             terms["temporal"] = self.temporal_weight * hierarchical_contrast(h[0], h[1])
         return terms
 

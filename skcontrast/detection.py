@@ -110,8 +110,8 @@ class RepresentationAnomalyDetector(BaseDetector):
     >>> detector = detector.fit(X[:400])
     >>> X_test = X[400:].copy()
     >>> X_test.iloc[100, 0] += 3.0
-    >>> detector.predict(X_test)["ilocs"].tolist()
-    [100, 101]
+    >>> detector.predict(X_test)["ilocs"].tolist()  # the spike and steps that read it
+    [100, 101, 109]
     """
 
     _tags = {

@@ -104,8 +104,7 @@ def test_rules_run_right_after_their_parameter():
         (BTSFTransformer, {"n_iters": 2, "n_epochs": 2, "normalize": "x"},
          "BTSFTransformer: set n_iters or n_epochs, not both (got n_iters=2, n_epochs=2)."),
         (BTSFTransformer, {"fusion": "spectral", "dropout": 2.0},
-         "BTSFTransformer: fusion='spectral' has no temporal encoder for the temporal contrast; "
-         "set temporal_weight=0 or recipe='paper'."),
+         "BTSFTransformer: dropout must be in [0, 1), got 2.0."),
         (AimTSTransformer, {"image": "photo"}, "AimTSTransformer: image must be one of "
          "('line', 'gasf', 'gadf', 'mtf', 'recurrence') or None, got 'photo'."),
         (AimTSTransformer, {"lr": None}, "AimTSTransformer: lr must be > 0, got None."),

@@ -1,0 +1,108 @@
+"""Missing values: accuracy of the default BTSF pipeline with scattered NaN in train and test.
+
+For each dataset of the quick subset (equal-length sets), seed and rate, the same fraction of
+points (5, 10, 20 %) is set to NaN at random in the training and the test series; the default
+``Pipeline([BTSFTransformer(random_state=seed), LogisticRegression()])`` (missing values
+interpolated) is compared with ``missing="mask"`` (TS2Vec's masking) and with the complete
+data. Rows go to ``results/missing_values.csv`` as they finish (a rerun resumes);
+``results/missing_values.md`` holds the table.
+
+    python benchmarks/missing_values.py [--seeds 0 1 2] [--report]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import pandas as pd
+from _common import RESULTS, load, machine
+from btsf_recipe import QUICK
+
+CSV = RESULTS / "missing_values.csv"
+# (variant, rate): rate 0 is the complete data
+RUNS = [("interpolate", 0.0), ("interpolate", 0.05), ("interpolate", 0.1),
+        ("interpolate", 0.2), ("mask", 0.1)]  # fmt: skip
+
+
+def with_holes(X, rate, seed):
+    if rate == 0:
+        return X
+    X = np.array(X, dtype=np.float32, copy=True)
+    X[np.random.default_rng(seed).random(X.shape) < rate] = np.nan
+    # a channel with no observed value is an error; keep one point
+    empty = np.isnan(X).all(axis=2)
+    X[..., 0][empty] = 0.0
+    return X
+
+
+def run(datasets, seeds):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from skcontrast import BTSFTransformer
+
+    done = pd.read_csv(CSV) if CSV.exists() else None
+    for name in datasets:
+        (X_train, y_train), (X_test, y_test) = load(name)
+        if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():
+            continue  # unequal lengths or missing values of its own
+        for seed in seeds:
+            for variant, rate in RUNS:
+                key = (name, seed, variant, rate)
+                if done is not None and key in set(
+                    zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
+                ):
+                    continue
+                pipe = Pipeline([("rep", BTSFTransformer(random_state=seed, missing=variant)),
+                                 ("clf", LogisticRegression())])  # fmt: skip
+                start = time.perf_counter()
+                pipe.fit(with_holes(X_train, rate, seed), y_train)
+                fit_s = time.perf_counter() - start
+                acc = float(pipe.score(with_holes(X_test, rate, seed + 1000), y_test))
+                row = dict(
+                    dataset=name, seed=seed, variant=variant, rate=rate, accuracy=acc, fit_s=fit_s
+                )
+                print(row, flush=True)
+                pd.DataFrame([row]).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+
+
+def report():
+    df = pd.read_csv(CSV)
+    table = df.pivot_table(index="dataset", columns=["variant", "rate"], values="accuracy")
+    table = table.dropna()
+    cols = [c for c in [(v, r) for v, r in RUNS] if c in table.columns]
+    base = table[("interpolate", 0.0)]
+    lines = [
+        "# BTSF with scattered missing values (NaN in train and test)",
+        "",
+        f"Machine: {machine()}. Default `Pipeline([BTSFTransformer(random_state=seed), "
+        f"LogisticRegression()])`; {table.shape[0]} equal-length datasets of the quick subset; "
+        f"seeds {sorted(df.seed.unique())}; a fraction of the points set to NaN at random.",
+        "",
+        "| dataset | " + " | ".join(f"{v} {int(r * 100)} %" for v, r in cols) + " |",
+        "|---|" + "---|" * len(cols),
+    ]
+    for name, row in table.iterrows():
+        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
+    lines.append("| **mean** | " + " | ".join(f"**{table[c].mean():.3f}**" for c in cols) + " |")
+    lines.append("| cost vs complete (points) | " + " | ".join(
+        f"{100 * (base.mean() - table[c].mean()):.1f}" for c in cols) + " |")  # fmt: skip
+    (RESULTS / "missing_values.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="*", default=QUICK)
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if not args.report:
+        run(args.datasets, args.seeds)
+    report()
+
+
+if __name__ == "__main__":
+    main()

@@ -38,7 +38,7 @@ def _read_ucr_tsv(path: Path):
     if (last == X.shape[1]).all():
         return X[:, None, :], y
     # trailing NaN is padding: keep each series up to its last observed value
-    return [pd.DataFrame(row[:n]) for row, n in zip(X, last)], y
+    return [pd.DataFrame(row[:n]) for row, n in zip(X, last, strict=True)], y
 
 
 def load(name: str, data_dir: Path = DEFAULT_DATA):

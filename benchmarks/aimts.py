@@ -66,7 +66,9 @@ def probe_job(job):
     name, variant, params, data_dir = job
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     params = {**budget_params(X), **params}
-    pipe = Pipeline([("rep", AimTSTransformer(random_state=0, **params)), ("clf", LogisticRegression())])
+    pipe = Pipeline(
+        [("rep", AimTSTransformer(random_state=0, **params)), ("clf", LogisticRegression())]
+    )
     start = time.perf_counter()
     pipe.fit(X, y)
     fit = time.perf_counter() - start
@@ -138,8 +140,11 @@ def run(worker, jobs):
         for out in pool.map(worker, jobs):
             for r in out:
                 if "variant" in r:
-                    print(f"{r['dataset']:>18} {r['variant']:>16}: acc {r['accuracy']:.3f} "
-                          f"fit {r['fit_s']:6.1f} s peak {r['peak_rss_mb']:6.0f} MB", flush=True)
+                    print(
+                        f"{r['dataset']:>18} {r['variant']:>16}: acc {r['accuracy']:.3f} "
+                        f"fit {r['fit_s']:6.1f} s peak {r['peak_rss_mb']:6.0f} MB",
+                        flush=True,
+                    )
             rows.extend(out)
     return pd.DataFrame(rows)
 
@@ -170,13 +175,17 @@ def md_table(table: pd.DataFrame, fmt="{:.3f}") -> list[str]:
     lines = ["| " + " | ".join([table.index.name or ""] + list(map(str, table.columns))) + " |",
              "|---" * (len(table.columns) + 1) + "|"]  # fmt: skip
     for idx, row in table.iterrows():
-        lines.append(f"| {idx} | " + " | ".join("-" if pd.isna(v) else fmt.format(v) for v in row) + " |")
+        lines.append(
+            f"| {idx} | " + " | ".join("-" if pd.isna(v) else fmt.format(v) for v in row) + " |"
+        )
     return lines
 
 
 def write_main(df):
     df.to_csv(RESULTS / "aimts_classification.csv", index=False)
-    others = pd.read_csv(RESULTS / "classification.csv").pivot(index="dataset", columns="method", values="accuracy")
+    others = pd.read_csv(RESULTS / "classification.csv").pivot(
+        index="dataset", columns="method", values="accuracy"
+    )
     order = [d for d in DATASETS if d in set(df.dataset)]
     table = pd.DataFrame({
         "AimTS": df.set_index("dataset").loc[order, "accuracy"],
@@ -185,18 +194,26 @@ def write_main(df):
     })  # fmt: skip
     table.index.name = "dataset"
     info = df.set_index("dataset").loc[order]
-    lines = ["# AimTS + LogisticRegression beside BTSF and MiniRocket", "",
-             f"Machine: {machine()}. Default AimTSTransformer (30 steps, batch 16, full "
-             "architecture) + default LogisticRegression; BTSF and MiniRocket from "
-             "classification.csv (same machine). Official splits, random_state=0.", ""]
+    lines = [
+        "# AimTS + LogisticRegression beside BTSF and MiniRocket",
+        "",
+        f"Machine: {machine()}. Default AimTSTransformer (30 steps, batch 16, full "
+        "architecture) + default LogisticRegression; BTSF and MiniRocket from "
+        "classification.csv (same machine). Official splits, random_state=0.",
+        "",
+    ]
     lines += md_table(table)
     lines += [f"| **mean** | **{table['AimTS'].mean():.3f}** | {table['BTSF'].mean():.3f} | "
               f"{table['MiniRocket'].mean():.3f} |", "", "| dataset | train shape | AimTS fit s | "
               "peak MB | non-default |", "|---|---|---|---|---|"]  # fmt: skip
     for name, r in info.iterrows():
-        lines.append(f"| {name} | {r['shape']} | {r.fit_s:.1f} | {r.peak_rss_mb:.0f} | {r['params']} |")
+        lines.append(
+            f"| {name} | {r['shape']} | {r.fit_s:.1f} | {r.peak_rss_mb:.0f} | {r['params']} |"
+        )
     (RESULTS / "aimts_classification.md").write_text("\n".join(lines) + "\n")
-    plot_bars(table, RESULTS / "aimts_classification.png", "AimTS vs BTSF vs MiniRocket (official splits)")
+    plot_bars(
+        table, RESULTS / "aimts_classification.png", "AimTS vs BTSF vs MiniRocket (official splits)"
+    )
 
 
 def write_transfer(df):
@@ -207,9 +224,12 @@ def write_transfer(df):
              f"Machine: {machine()}. Corpus: {', '.join(CORPUS)} ({int(pre.n_series)} training "
              f"series of mixed length and channel count), AimTSTransformer({PRETRAIN}), "
              f"{pre.fit_s:.0f} s. Held-out sets never seen in pretraining; fine-tuning with "
-             "AimTSClassifier defaults (100 steps, AdamW lr 1e-4 encoder, 1e-3 head); label fractions stratified.", ""]  # fmt: skip
+             "AimTSClassifier defaults (100 steps, AdamW lr 1e-4 encoder, 1e-3 head); label "
+             "fractions stratified.", ""]  # fmt: skip
     for fraction in FRACTIONS:
-        t = runs[runs.fraction == fraction].pivot(index="dataset", columns="method", values="accuracy")
+        t = runs[runs.fraction == fraction].pivot(
+            index="dataset", columns="method", values="accuracy"
+        )
         t = t.reindex(HELD_OUT)
         t.loc["**mean**"] = t.mean()
         lines += [f"## {int(fraction * 100)} % of the training labels", ""] + md_table(t) + [""]
@@ -227,7 +247,8 @@ def write_ablation(df):
     t["mean fit s"] = df.pivot(index="variant", columns="dataset", values="fit_s").mean(axis=1)
     t.index.name = "variant"
     lines = ["# AimTS ablation", "", f"Machine: {machine()}. Default AimTSTransformer + "
-             "LogisticRegression, one component removed at a time.", ""] + md_table(t, "{:.3f}")  # fmt: skip
+             "LogisticRegression, one component removed at a time.", ""]  # fmt: skip
+    lines += md_table(t, "{:.3f}")
     (RESULTS / "aimts_ablation.md").write_text("\n".join(lines) + "\n")
 
 
@@ -238,19 +259,24 @@ def main():
     parser.add_argument("--replot", action="store_true")
     args = parser.parse_args()
     if args.replot:
-        for name, writer in [("aimts_classification", write_main), ("aimts_transfer", write_transfer),
+        for name, writer in [("aimts_classification", write_main),
+                             ("aimts_transfer", write_transfer),
                              ("aimts_ablation", write_ablation)]:  # fmt: skip
             if (RESULTS / f"{name}.csv").exists():
                 writer(pd.read_csv(RESULTS / f"{name}.csv"))
         return
     if not args.data_dir.is_dir():
-        raise SystemExit(f"{args.data_dir} not found: pass --data-dir (see ../shared/data/README.md)")
+        raise SystemExit(
+            f"{args.data_dir} not found: pass --data-dir (see ../shared/data/README.md)"
+        )
     if "main" in args.part:
         write_main(run(probe_job, [(d, "default", {}, str(args.data_dir)) for d in DATASETS]))
     if "transfer" in args.part:
         write_transfer(run(transfer_job, [str(args.data_dir)]))
     if "ablation" in args.part:
-        jobs = [(d, v, p, str(args.data_dir)) for d in ABLATION_DATASETS for v, p in ABLATIONS.items()]
+        jobs = [
+            (d, v, p, str(args.data_dir)) for d in ABLATION_DATASETS for v, p in ABLATIONS.items()
+        ]
         write_ablation(run(probe_job, jobs))
 
 

@@ -97,7 +97,7 @@ def point_adjust(flags, labels):
     """Flag all of a labelled segment when any point in it is flagged."""
     flags = flags.copy()
     edges = np.diff(np.concatenate([[0], labels.astype(np.int8), [0]]))
-    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
         if flags[s:e].any():
             flags[s:e] = True
     return flags
@@ -159,14 +159,18 @@ def ucr(data_dir, methods, n_iters, device, batch, plots):
 
 
 def nab(data_dir, methods, n_iters, device, batch):
-    windows = json.loads((data_dir / "anomaly" / "NAB" / "labels" / "combined_windows.json").read_text())
+    windows = json.loads(
+        (data_dir / "anomaly" / "NAB" / "labels" / "combined_windows.json").read_text()
+    )
     rows = []
     for key in NAB_SERIES:
         frame = pd.read_csv(data_dir / "anomaly" / "NAB" / "data" / key, parse_dates=["timestamp"])
         series = frame[["value"]].astype(float)
         labels = np.zeros(len(frame), bool)
         for lo, hi in windows[key]:
-            labels |= ((frame.timestamp >= pd.Timestamp(lo)) & (frame.timestamp <= pd.Timestamp(hi))).to_numpy()
+            labels |= (
+                (frame.timestamp >= pd.Timestamp(lo)) & (frame.timestamp <= pd.Timestamp(hi))
+            ).to_numpy()
         n_train = int(0.15 * len(frame))
         window = min(WINDOW, n_train // 4)
         candidates = dict(detectors(methods, n_iters, device, 1, batch))
@@ -187,7 +191,7 @@ def _nab_row(key, name, flags, labels, n_train, windows, seconds):
     flags, labels = flags[n_train:], labels[n_train:]
     segments = np.diff(np.concatenate([[0], labels.astype(np.int8), [0]]))
     starts, ends = np.flatnonzero(segments == 1), np.flatnonzero(segments == -1)
-    found = sum(flags[s:e].any() for s, e in zip(starts, ends))
+    found = sum(flags[s:e].any() for s, e in zip(starts, ends, strict=True))
     outside = flags & ~labels
     events = int(np.sum(np.diff(np.concatenate([[0], outside.astype(np.int8)])) == 1))
     _, _, pa_f = prf(point_adjust(flags, labels), labels)
@@ -210,10 +214,11 @@ def write(smd_rows, ucr_rows, nab_rows, machine, plots, tag=""):
                   pd.DataFrame(ucr_rows).pipe(markdown), ""]  # fmt: skip
     if nab_rows:
         table = pd.DataFrame(nab_rows)
+        means = table.groupby("method").pa_f1.mean().items()
         lines += ["## NAB (after the 15 % probationary period)", "",
                   table.pipe(markdown), "",
                   "Mean point-adjusted F1 per method: "
-                  + ", ".join(f"{m} {v:.3f}" for m, v in table.groupby("method").pa_f1.mean().items()),
+                  + ", ".join(f"{m} {v:.3f}" for m, v in means),
                   ""]  # fmt: skip
     (RESULTS / f"anomaly{tag}.md").write_text("\n".join(lines))
     print("\n".join(lines))
@@ -230,7 +235,7 @@ def markdown(table: pd.DataFrame) -> str:
         return str(value)
 
     lines = ["| " + " | ".join(table.columns) + " |", "|---" * len(table.columns) + "|"]
-    lines += ["| " + " | ".join(cell(c, v) for c, v in zip(table.columns, row)) + " |"
+    lines += ["| " + " | ".join(cell(c, v) for c, v in zip(table.columns, row, strict=True)) + " |"
               for row in table.itertuples(index=False)]  # fmt: skip
     return "\n".join(lines)
 
@@ -242,10 +247,10 @@ def plot(plots, tag=""):
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(len(plots), 1, figsize=(10, 2.2 * len(plots)))
-    for ax, (title, name, scores, labels) in zip(np.atleast_1d(axes), plots):
+    for ax, (title, name, scores, labels) in zip(np.atleast_1d(axes), plots, strict=True):
         ax.plot(scores, lw=0.7)
         edges = np.diff(np.concatenate([[0], labels.astype(np.int8), [0]]))
-        for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
             ax.axvspan(s, max(e, s + 5), color="red", alpha=0.25, lw=0)
         ax.set_yscale("log")
         ax.set_title(f"{title}: {name}", fontsize=9)
@@ -262,14 +267,20 @@ def main():
     parser.add_argument("--parts", nargs="+", default=["smd", "ucr", "nab"])
     parser.add_argument("--n-iters", type=int, default=200)
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--inference-batch-size", type=int, default=256,
-                        help="windows encoded at a time (e.g. 2048 on a large GPU)")
+    parser.add_argument(
+        "--inference-batch-size",
+        type=int,
+        default=256,
+        help="windows encoded at a time (e.g. 2048 on a large GPU)",
+    )
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--machine", default=f"{platform.machine()} {os.cpu_count()} CPU cores")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=FutureWarning)
     if not (args.data_dir / "anomaly").is_dir():
-        raise SystemExit(f"no anomaly data under {args.data_dir}; pass --data-dir or set SKCONTRAST_DATA.")
+        raise SystemExit(
+            f"no anomaly data under {args.data_dir}; pass --data-dir or set SKCONTRAST_DATA."
+        )
     plots = []
     common = (args.data_dir, args.methods, args.n_iters, args.device, args.inference_batch_size)
     smd_rows, ucr_rows, nab_rows = [], [], []

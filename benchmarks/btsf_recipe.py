@@ -91,7 +91,7 @@ def readout_features(rep, X, readout):
 
 
 def rep_groups(X):
-    from skcontrast._base import groups_by_length
+    from skcontrast._data import groups_by_length
 
     if isinstance(X, np.ndarray):
         return [(np.arange(len(X)), X)]
@@ -114,9 +114,10 @@ def run(datasets, variants, seeds):
 
     from skcontrast import BTSFTransformer
 
-    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset", "variant", "seed"])
-    keys = set(zip(done.dataset, done.variant, done.seed))
-    import torch  # noqa: F401
+    done = (
+        pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset", "variant", "seed"])
+    )
+    keys = set(zip(done.dataset, done.variant, done.seed, strict=True))
     for name in datasets:
         (X_train, y_train), (X_test, y_test) = load(name)
         for variant in variants:
@@ -127,13 +128,15 @@ def run(datasets, variants, seeds):
                 start = time.perf_counter()
                 rep.fit(X_train)
                 fit_s = time.perf_counter() - start
+                final_loss = rep.loss_history_[-1] if rep.loss_history_ else np.nan
                 base = dict(dataset=name, variant=variant, seed=seed, fit_s=fit_s,
                             steps=rep.n_iters_, threads=torch.get_num_threads(),
-                            final_loss=rep.loss_history_[-1] if rep.loss_history_ else np.nan)  # fmt: skip
-                rows = [{**base, "readout": r, "accuracy": probe(rep, X_train, y_train, X_test, y_test, r)}
+                            final_loss=final_loss)  # fmt: skip
+                test = (X_train, y_train, X_test, y_test)
+                rows = [{**base, "readout": r, "accuracy": probe(rep, *test, r)}
                         for r in READOUTS]  # fmt: skip
-                print(name, variant, seed, f"fit {fit_s:.1f} s",
-                      {r["readout"]: round(r["accuracy"], 3) for r in rows}, flush=True)  # fmt: skip
+                accuracies = {r["readout"]: round(r["accuracy"], 3) for r in rows}
+                print(name, variant, seed, f"fit {fit_s:.1f} s", accuracies, flush=True)
                 pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
 
 
@@ -143,7 +146,9 @@ def report():
     # mean over seeds per dataset, then over the datasets every variant has
     per = long.groupby(["variant", "readout", "dataset"]).accuracy.mean().unstack("dataset")
     per = per.dropna(axis=1)
-    base = per.loc[("untrained", "multiscale")] if ("untrained", "multiscale") in per.index else None
+    base = (
+        per.loc[("untrained", "multiscale")] if ("untrained", "multiscale") in per.index else None
+    )
     lines = [
         "# BTSF recipe ablation (quick subset)",
         "",

@@ -77,7 +77,9 @@ def for_minirocket(X, length=None):
     interpolate gaps."""
     if not isinstance(X, np.ndarray):
         length = length or max(len(f) for f in X)
-        X = np.stack([np.pad(f.to_numpy().T, ((0, 0), (0, length - len(f))), mode="edge") for f in X])
+        X = np.stack(
+            [np.pad(f.to_numpy().T, ((0, 0), (0, length - len(f))), mode="edge") for f in X]
+        )
     X = np.asarray(X, dtype=np.float64)
     if np.isnan(X).any():
         X = pd.DataFrame(X.reshape(-1, X.shape[-1]).T).interpolate(limit_direction="both")
@@ -123,7 +125,9 @@ def run_dataset(job):
                 continue
             Xa, Xb = X_train, X_test
             if method == "MiniRocket":
-                length = max(len(f) for f in [*X_train, *X_test]) if isinstance(X_train, list) else None
+                length = (
+                    max(len(f) for f in [*X_train, *X_test]) if isinstance(X_train, list) else None
+                )
                 Xa, Xb = for_minirocket(X_train, length), for_minirocket(X_test, length)
             model = make_model(method, seed, n_channels)
             with PeakMemory() as memory:
@@ -148,7 +152,8 @@ def run(datasets, seeds):
     done = pd.read_csv(CSV) if CSV.exists() else None
     jobs = []
     for name in datasets:
-        have = set() if done is None else set(zip(*[done[done.dataset == name][c] for c in ("method", "seed")]))
+        rows = done[done.dataset == name] if done is not None else None
+        have = set() if rows is None else set(zip(rows.method, rows.seed, strict=True))
         todo = {(m, s) for m in METHODS for s in seeds} - have
         if todo:
             jobs.append((name, seeds, todo))
@@ -177,7 +182,9 @@ def report():
     fit = df.pivot_table(index="dataset", columns="method", values="fit_s", aggfunc="mean")
     mem = df.pivot_table(index="dataset", columns="method", values="fit_peak_mb", aggfunc="max")
     acc = acc.dropna()
-    order = [d for d in dev_suite(DEFAULT_DATA) if d in acc.index] + [d for d in acc.index if d not in dev_suite(DEFAULT_DATA)]
+    order = [d for d in dev_suite(DEFAULT_DATA) if d in acc.index] + [
+        d for d in acc.index if d not in dev_suite(DEFAULT_DATA)
+    ]
     acc = acc.loc[order]
     shapes = df.groupby("dataset")["shape"].first()
     seeds = sorted(df.seed.unique())
@@ -217,9 +224,13 @@ def report():
         "|---|---|---|---|---|---|---|---|",
     ]
     for name in order:
-        cells = [f"{acc.loc[name, c]:.3f} ± {0 if np.isnan(std.loc[name, c]) else std.loc[name, c]:.3f}" for c in METHODS]
+        cells = [
+            f"{acc.loc[name, c]:.3f} ± {0 if np.isnan(std.loc[name, c]) else std.loc[name, c]:.3f}"
+            for c in METHODS
+        ]
         lines.append(
-            f"| {name} | {shapes[name]} | " + " | ".join(cells)
+            f"| {name} | {shapes[name]} | "
+            + " | ".join(cells)
             + f" | {fit.loc[name, 'BTSF']:.1f} | {fit.loc[name, 'MiniRocket']:.1f} | "
             f"{mem.loc[name, 'BTSF']:.0f} |"
         )

@@ -30,9 +30,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 CONFIGS = {
-    "btsf": dict(hidden_channels=32, repr_dims=32, temporal_depth=3, spectral_depth=1, temporal_size=8,
-                 spectral_size=8, rank=4, n_loops=1),
-    "aimts": dict(hidden_channels=32, repr_dims=64, depth=3, projection_dims=32, image=None, swa=False),
+    "btsf": dict(hidden_channels=32, repr_dims=32, temporal_depth=3, spectral_depth=1,
+                 temporal_size=8, spectral_size=8, rank=4, n_loops=1),
+    "aimts": dict(hidden_channels=32, repr_dims=64, depth=3, projection_dims=32, image=None,
+                  swa=False),
 }  # fmt: skip
 
 
@@ -46,10 +47,13 @@ def worker(args):
     _distributed.init_from_env()
     rng = np.random.default_rng(0)
     t = np.linspace(0, 8 * np.pi, args.length)
-    X = (np.sin(rng.uniform(0.5, 3, (args.n_series, 1, 1)) * t)
-         + 0.3 * rng.standard_normal((args.n_series, 1, args.length))).astype(np.float32)  # fmt: skip
+    n = args.n_series
+    X = (np.sin(rng.uniform(0.5, 3, (n, 1, 1)) * t)
+         + 0.3 * rng.standard_normal((n, 1, args.length))).astype(np.float32)  # fmt: skip
     cls = BTSFTransformer if args.method == "btsf" else AimTSTransformer
-    common = dict(batch_size=args.batch_size, device=args.device, random_state=0, **CONFIGS[args.method])
+    common = dict(
+        batch_size=args.batch_size, device=args.device, random_state=0, **CONFIGS[args.method]
+    )
     cls(n_iters=1, **common).fit(X)  # warm-up: allocator, kernels, process group
     times = {}
     for n_iters in (0, args.n_iters):
@@ -62,7 +66,8 @@ def worker(args):
     if _distributed.is_main():
         with open(args.out, "a") as f:
             f.write(json.dumps({
-                "method": args.method, "processes": _distributed.world_size(), "device": args.device,
+                "method": args.method, "processes": _distributed.world_size(),
+                "device": args.device,
                 "n_iters": args.n_iters, "global_batch": args.batch_size, "length": args.length,
                 "train_s": train_s, "series_per_s": args.n_iters * args.batch_size / train_s,
                 "final_loss": est.loss_history_[-1],
@@ -72,12 +77,14 @@ def worker(args):
 
 
 def launch(args, method, world, out):
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={world}",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc-per-node={world}",
            str(Path(__file__).resolve()), "--worker", "--method", method, "--out", out,
-           "--device", args.device, "--n-iters", str(args.n_iters), "--batch-size", str(args.batch_size),
+           "--device", args.device, "--n-iters", str(args.n_iters),
+           "--batch-size", str(args.batch_size),
            "--length", str(args.length), "--n-series", str(args.n_series)]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
+    path = os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
     subprocess.run(cmd, env=env, check=True, timeout=1800)
 
 
@@ -86,9 +93,16 @@ def machine(device):
 
     import torch
 
-    where = torch.cuda.get_device_name(0) if device == "cuda" else (platform.processor() or platform.machine())
-    load = ", load average %.1f/%.1f/%.1f at the start" % os.getloadavg() if hasattr(os, "getloadavg") else ""
-    return f"{where}, {os.cpu_count()} cores, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}{load}"
+    where = (
+        torch.cuda.get_device_name(0)
+        if device == "cuda"
+        else (platform.processor() or platform.machine())
+    )
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = ", load average {:.1f}/{:.1f}/{:.1f} at the start".format(*os.getloadavg())
+    day = time.strftime("%Y-%m-%d")
+    return f"{where}, {os.cpu_count()} cores, torch {torch.__version__}, {day}{load}"
 
 
 def main():
@@ -127,8 +141,8 @@ def main():
     RESULTS.mkdir(exist_ok=True)
     df.to_csv(RESULTS / f"distributed{args.tag}.csv", index=False)
     table = ["| method | processes | train s | series/s | speedup vs 1 |", "|---|---|---|---|---|"]
-    table += [f"| {r.method} | {r.processes} | {r.train_s:.2f} | {r.series_per_s:.0f} | {r.speedup:.2f}x |"
-              for r in df.itertuples()]  # fmt: skip
+    table += [f"| {r.method} | {r.processes} | {r.train_s:.2f} | {r.series_per_s:.0f} | "
+              f"{r.speedup:.2f}x |" for r in df.itertuples()]  # fmt: skip
     text = [
         "# Data-parallel training throughput (torchrun, 1 vs several processes)",
         "",

@@ -66,7 +66,8 @@ def run_method(method, y, n_iters, device):
 
     start = time.perf_counter()
     forecaster = RepresentationForecaster(
-        make_transformer(method, n_iters, device), HoldoutRidge(validation_size=0.25),
+        make_transformer(method, n_iters, device),
+        HoldoutRidge(validation_size=0.25),
         window_length=WINDOW,
     ).fit(y.iloc[:VALID], fh=np.arange(1, HORIZONS[0] + 1))
     fit_time = time.perf_counter() - start
@@ -86,7 +87,9 @@ def run_method(method, y, n_iters, device):
     for H in HORIZONS:
         train_t = np.arange(WINDOW - 1, VALID - H)
         test_t = np.arange(VALID, TEST - H)
-        ridge = HoldoutRidge(validation_size=0.25).fit(features[train_t], _targets(scaled, train_t, H))
+        ridge = HoldoutRidge(validation_size=0.25).fit(
+            features[train_t], _targets(scaled, train_t, H)
+        )
         pred = ridge.predict(features[test_t]).reshape(len(test_t), H, -1)
         truth = _targets(scaled, test_t, H).reshape(len(test_t), H, -1)
         if H == HORIZONS[0]:  # the benchmark path is the forecaster's own path
@@ -97,7 +100,8 @@ def run_method(method, y, n_iters, device):
         error = (pred - truth) * to_train_scale
         rows.append(dict(method=method, horizon=H, mse=float(np.mean(error**2)),
                          mae=float(np.mean(np.abs(error))), alpha=ridge.alpha_,
-                         fit_s=fit_time, encode_s=encode_time, n_features=features.shape[1]))  # fmt: skip
+                         fit_s=fit_time, encode_s=encode_time,
+                         n_features=features.shape[1]))  # fmt: skip
         examples[H] = (pred, truth)
     return rows, examples
 
@@ -121,14 +125,19 @@ def write_results(table: pd.DataFrame, machine: str, examples, columns, tag=""):
         "variables), horizons in hours. Lower is better. Published rows are the papers' own",
         "numbers, not rerun here.",
         "",
-        "| method | " + " | ".join(f"MSE {h}" for h in HORIZONS) + " | "
-        + " | ".join(f"MAE {h}" for h in HORIZONS) + " | fit s | encode s | features |",
+        "| method | "
+        + " | ".join(f"MSE {h}" for h in HORIZONS)
+        + " | "
+        + " | ".join(f"MAE {h}" for h in HORIZONS)
+        + " | fit s | encode s | features |",
         "|---" * (2 * len(HORIZONS) + 4) + "|",
     ]
     for method in mse.index:
         lines.append(
-            f"| {method} | " + " | ".join(f"{v:.3f}" for v in mse.loc[method])
-            + " | " + " | ".join(f"{v:.3f}" for v in mae.loc[method])
+            f"| {method} | "
+            + " | ".join(f"{v:.3f}" for v in mse.loc[method])
+            + " | "
+            + " | ".join(f"{v:.3f}" for v in mae.loc[method])
             + f" | {times.loc[method, 'fit_s']:.1f} | {times.loc[method, 'encode_s']:.1f}"
             f" | {int(times.loc[method, 'n_features'])} |"
         )
@@ -154,7 +163,8 @@ def plot(examples, columns, tag="", horizon=168, sample=1000):
         ax.plot(pred[sample, :, target], label=method, lw=1.2)
     ax.plot(truth[sample, :, target], color="black", lw=1.6, label="truth")
     ax.set(xlabel="hours after the cutoff", ylabel="OT (z-normalised)",
-           title=f"ETTh1: {horizon}-hour forecast of oil temperature from one test cutoff")  # fmt: skip
+           title=f"ETTh1: {horizon}-hour forecast of oil temperature from one test "
+                 "cutoff")  # fmt: skip
     ax.legend()
     fig.tight_layout()
     fig.savefig(RESULTS / f"forecasting_etth1{tag}.png", dpi=120)

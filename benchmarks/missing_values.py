@@ -50,8 +50,10 @@ def run(datasets, seeds):
             continue  # unequal lengths or missing values of its own
         for seed in seeds:
             for variant, rate in RUNS:
-                if done is not None and ((done.dataset == name) & (done.seed == seed)
-                                         & (done.variant == variant) & (done.rate == rate)).any():  # fmt: skip
+                key = (name, seed, variant, rate)
+                if done is not None and key in set(
+                    zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
+                ):
                     continue
                 pipe = Pipeline([("rep", BTSFTransformer(random_state=seed, missing=variant)),
                                  ("clf", LogisticRegression())])  # fmt: skip
@@ -59,7 +61,9 @@ def run(datasets, seeds):
                 pipe.fit(with_holes(X_train, rate, seed), y_train)
                 fit_s = time.perf_counter() - start
                 acc = float(pipe.score(with_holes(X_test, rate, seed + 1000), y_test))
-                row = dict(dataset=name, seed=seed, variant=variant, rate=rate, accuracy=acc, fit_s=fit_s)
+                row = dict(
+                    dataset=name, seed=seed, variant=variant, rate=rate, accuracy=acc, fit_s=fit_s
+                )
                 print(row, flush=True)
                 pd.DataFrame([row]).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
 

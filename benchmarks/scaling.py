@@ -88,9 +88,10 @@ def write(df, kind):
              "|---|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for (name, factor), g in df.groupby(["dataset", "factor"], sort=False):
         fit, tr = g[g.step == "fit"].iloc[0], g[g.step == "transform"].iloc[0]
-        lines.append(f"| {name} | {factor}x | {fit.n_series} | {fit.seconds:.1f} | {fit.series_per_s:.0f} | "
-                     f"{fit.peak_rss_mb:.0f} | {tr.seconds:.1f} | {tr.series_per_s:.0f} | "
-                     f"{tr.peak_rss_mb:.0f} | {tr.input_mb:.0f} | {tr.overhead_mb:.0f} |")  # fmt: skip
+        lines.append(f"| {name} | {factor}x | {fit.n_series} | {fit.seconds:.1f} | "
+                     f"{fit.series_per_s:.0f} | {fit.peak_rss_mb:.0f} | {tr.seconds:.1f} | "
+                     f"{tr.series_per_s:.0f} | {tr.peak_rss_mb:.0f} | {tr.input_mb:.0f} | "
+                     f"{tr.overhead_mb:.0f} |")  # fmt: skip
     (RESULTS / f"scaling_{kind}.md").write_text("\n".join(lines) + "\n")
 
     import matplotlib
@@ -129,12 +130,16 @@ def main():
     for name in DATASETS:
         for factor in FACTORS:
             weights = str(tmp / f"{name}_{factor}.pt")
-            jobs += [(args.estimator, name, factor, step, str(args.data_dir), weights) for step in ("fit", "transform")]
+            jobs += [
+                (args.estimator, name, factor, step, str(args.data_dir), weights)
+                for step in ("fit", "transform")
+            ]
     rows = []
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
         for row in pool.map(job, jobs):
-            print(f"{row['dataset']:>16} {row['factor']:>2}x {row['step']:>9}: {row['seconds']:6.1f} s "
-                  f"{row['series_per_s']:7.0f} series/s peak {row['peak_rss_mb']:6.0f} MB", flush=True)  # fmt: skip
+            print(f"{row['dataset']:>16} {row['factor']:>2}x {row['step']:>9}: "
+                  f"{row['seconds']:6.1f} s {row['series_per_s']:7.0f} series/s "
+                  f"peak {row['peak_rss_mb']:6.0f} MB", flush=True)  # fmt: skip
             rows.append(row)
     write(pd.DataFrame(rows), args.estimator)
 

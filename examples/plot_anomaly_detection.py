@@ -109,7 +109,7 @@ fig, axes = plt.subplots(3, 1, figsize=(10, 7), sharex=True)
 axes[0].plot(series["value"].to_numpy(), lw=0.6, color="k")
 axes[0].set_ylabel("value")
 axes[0].set_title(name)
-for ax, (label, s) in zip(axes[1:], scores.items()):
+for ax, (label, s) in zip(axes[1:], scores.items(), strict=True):
     ax.plot(s, lw=0.6)
     ax.axhline(detectors[label].threshold_, ls="--", color="tab:red", lw=0.8)
     ax.set_yscale("symlog", linthresh=max(detectors[label].threshold_, 1e-6))

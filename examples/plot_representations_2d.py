@@ -47,7 +47,7 @@ if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
           "steps; the figure is a smoke run, not that of the code shown]")
 # sphinx_gallery_end_ignore
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-for ax, (title, encoder) in zip(axes, encoders.items()):
+for ax, (title, encoder) in zip(axes, encoders.items(), strict=True):
     # fit on the training series (no labels), project the test series
     projection = make_pipeline(encoder, PCA(n_components=2, random_state=0)).fit(X)
     points = projection.transform(X_test)

@@ -69,7 +69,8 @@ aimts = estimators["AimTS"]
 warmup_steps = -(-len(X) // min(aimts.batch_size, len(X))) * aimts.warmup_epochs
 axes[1].axvline(warmup_steps - 0.5, color="grey", ls="--", lw=1,
                 label="end of the warm-up epoch")
-for ax, title in zip(axes, ["BTSF (InfoNCE)", "AimTS (image + prototype losses)"]):
+titles = ["BTSF (InfoNCE)", "AimTS (image + prototype losses)"]
+for ax, title in zip(axes, titles, strict=True):
     ax.set(xlabel="training step", ylabel="loss", title=title)
     ax.legend(fontsize=8)
 fig.tight_layout()

@@ -1,8 +1,7 @@
 """skcontrast: contrastive representation learning for time series, for scikit-learn and sktime."""
 
-__version__ = "0.1.0"
-
 from skcontrast._ridge import HoldoutRidge
+from skcontrast._version import __version__
 from skcontrast.classification import AimTSClassifier
 from skcontrast.detection import RepresentationAnomalyDetector
 from skcontrast.forecasting import RepresentationForecaster

@@ -8,7 +8,8 @@ uninterrupted one. Files are written atomically and read with ``weights_only=Tru
 
 A checkpoint exists to resume a fit that did not finish: it is deleted when a fit ends
 normally, and kept when the fit was interrupted (Ctrl-C) or stopped by ``max_time`` (a
-rerun continues it, e.g. a cluster job sliced by a time limit).
+rerun continues it, e.g. a cluster job sliced by a time limit). :class:`Checkpointer` is
+what the training loop uses: periodic saves on rank 0 and the resume from a matching file.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from skcontrast import _distributed
 
 FORMAT = "skcontrast.checkpoint"
 
@@ -194,13 +197,53 @@ def load(path, expected_fingerprint, name, hint="") -> dict | None:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise ValueError(
-            f"{name}: the checkpoint {path} cannot be read ({short_error(err)}); delete it to start over."
+            f"{name}: the checkpoint {path} cannot be read ({short_error(err)}); delete it to "
+            "start over."
         ) from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{name}: {path} is not a skcontrast training checkpoint; choose another checkpoint_path.")
+        raise ValueError(
+            f"{name}: {path} is not a skcontrast training checkpoint; choose another "
+            "checkpoint_path."
+        )
     if state.get("fingerprint") != expected_fingerprint:
         raise ValueError(
             f"{name}: the checkpoint {path} was written by a fit with other data or parameters; "
             f"delete it or choose another checkpoint_path to start a new fit.{hint}"
         )
     return state
+
+
+class Checkpointer:
+    """Periodic checkpoints of a fit and the exact resume from one (``est.checkpoint_path``).
+
+    Rank 0 reads and writes the file; its result (or its error) reaches every rank. A
+    checkpoint is saved between steps, so resuming from it continues the same steps.
+    """
+
+    def __init__(self, est, panels):
+        self.path = est.checkpoint_path
+        self.every = est.checkpoint_every
+        self.name = type(est).__name__
+        self.fingerprint = fingerprint(est, panels) if self.path else None
+        self.hint = mismatch_hint(est) if self.path else ""
+
+    def load(self) -> dict | None:
+        """A matching checkpoint's state, ``None`` without one (a mismatch is an error)."""
+        if not self.path:
+            return None
+        return _distributed.on_main(load, self.path, self.fingerprint, self.name, self.hint)
+
+    def save_if_due(self, n_done: int, state_of):
+        """Save ``state_of()`` (built on rank 0 only) every ``checkpoint_every`` steps."""
+        if self.path and n_done % self.every == 0:
+            _distributed.on_main(self._save, state_of)
+
+    def _save(self, state_of):
+        save(self.path, {"fingerprint": self.fingerprint, **state_of()})
+
+    def resume_note(self, n_done: int) -> str:
+        """Where a rerun resumes after an interruption at ``n_done`` steps (the last save)."""
+        if not self.path:
+            return ""
+        last = n_done - n_done % self.every
+        return f" A fit with the same checkpoint_path resumes from step {last}."

@@ -1,4 +1,4 @@
-"""Input checks and normalisation for panels of series, as numpy3D (n, channels, time)."""
+"""Input reading, checks and normalisation for panels of series, as numpy3D (n, channels, time)."""
 
 from __future__ import annotations
 
@@ -148,10 +148,13 @@ def multiindex_to_numpy3d(X):
     if not all(isinstance(t, np.dtype) and t.kind in "iuf" for t in X.dtypes):
         return None
     time_labels = index.levels[1]
-    if not (
-        pd.api.types.is_integer_dtype(time_labels.dtype)
-        or isinstance(time_labels, (pd.DatetimeIndex, pd.PeriodIndex, pd.TimedeltaIndex))
-    ) or not time_labels.is_monotonic_increasing:
+    if (
+        not (
+            pd.api.types.is_integer_dtype(time_labels.dtype)
+            or isinstance(time_labels, (pd.DatetimeIndex, pd.PeriodIndex, pd.TimedeltaIndex))
+        )
+        or not time_labels.is_monotonic_increasing
+    ):
         return None  # time labels sktime would check or order differently
     instances, times = (np.asarray(c) for c in index.codes)
     if (instances < 0).any() or (times < 0).any():
@@ -273,7 +276,8 @@ def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> n
         what = "NaN or infinite values" if not allow_nan else "infinite values"
         raise ValueError(
             f"X contains {what} (or values beyond float32 range) in {n_bad} of {n} series. "
-            f"{estimator_name} needs finite series{'' if not allow_nan else ' (NaN marks a missing value)'}: "
+            f"{estimator_name} needs finite series"
+            f"{'' if not allow_nan else ' (NaN marks a missing value)'}: "
             "clip or impute them first, e.g. with sktime.transformations.series.impute.Imputer, "
             "or drop those series."
         )
@@ -305,3 +309,89 @@ def normalize_panel(X: np.ndarray, how) -> np.ndarray:
     out = X - mean.astype(np.float32)
     out /= std.astype(np.float32)
     return out  # NaN (missing) stays NaN
+
+
+def groups_by_length(X):
+    """``[(row indices, numpy3D panel)]``: the series of ``X`` grouped by length.
+
+    ``X`` is numpy3D (one group) or sktime's ``df-list`` (one ``(time, channels)`` frame per
+    series, unequal lengths).
+    """
+    if isinstance(X, np.ndarray):
+        return [(np.arange(len(X)), X)]
+    series = [np.asarray(frame, dtype=np.float64).T for frame in X]  # (C, T_i)
+    channels = {s.shape[0] for s in series}
+    if len(channels) > 1:
+        raise ValueError(
+            f"series have different channel counts {sorted(channels)}; every series needs the "
+            "same variables."
+        )
+    lengths = np.array([s.shape[1] for s in series])
+    return [
+        (
+            np.flatnonzero(lengths == length),
+            np.stack([series[i] for i in np.flatnonzero(lengths == length)]),
+        )
+        for length in np.unique(lengths)
+    ]
+
+
+def timestep_input(X, name):
+    """``(numpy3D panel, is_single_series)`` for :meth:`transform_timesteps`."""
+    import pandas as pd
+
+    refuse_complex(X, name)
+    if isinstance(X, pd.Series) or (isinstance(X, np.ndarray) and X.ndim == 1):
+        return np.asarray(X, dtype=np.float64).reshape(1, 1, -1), True
+    if isinstance(X, pd.DataFrame) and not isinstance(X.index, pd.MultiIndex):
+        return X.to_numpy(dtype=np.float64).T[np.newaxis], True
+    panel = as_sklearn_panel(X, name)
+    if isinstance(panel, np.ndarray):
+        return panel, False
+    groups = groups_by_length(sktime_inner(panel, name))
+    if len(groups) > 1:
+        raise ValueError(
+            f"{name}.transform_timesteps needs series of one length (got {len(groups)} "
+            "lengths); pass each series on its own."
+        )
+    return groups[0][1], False
+
+
+def sktime_inner(X, name):
+    """A sktime panel container as a numpy3D array or a df-list (unequal lengths)."""
+    from sktime.datatypes import check_is_scitype, convert_to
+
+    if not check_is_scitype(X, scitype="Panel"):
+        raise TypeError(
+            f"{name}: could not read X ({type(X).__name__}) as a series or a panel; pass a "
+            "pd.DataFrame (time x variables), a 1-D/2-D/3-D array or an sktime panel."
+        )
+    return convert_to(X, to_type=["numpy3D", "df-list"])
+
+
+def is_corpus(X) -> bool:
+    """A list/tuple of panels (not sktime's list-of-DataFrames, which is one panel)."""
+    if not isinstance(X, (list, tuple)) or len(X) == 0:
+        return False
+    from sktime.datatypes import check_is_scitype
+
+    return all(
+        (isinstance(p, np.ndarray) and p.ndim in (2, 3))
+        or (not isinstance(p, np.ndarray) and check_is_scitype(p, scitype="Panel"))
+        for p in X
+    )
+
+
+def to_numpy3d(panel, name) -> np.ndarray:
+    """One corpus entry as numpy3D: 2-D arrays as (n, T) univariate, sktime panels converted."""
+    if isinstance(panel, np.ndarray):
+        return panel[:, np.newaxis, :] if panel.ndim == 2 else panel
+    from sktime.datatypes import convert_to
+
+    try:
+        return convert_to(panel, to_type="numpy3D")
+    except Exception as err:
+        raise ValueError(
+            f"{name}: a corpus entry could not be read as a panel of equal-length series "
+            f"({type(err).__name__}: {err})."
+        ) from err

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from skcontrast._checkpoint import atomic_save, short_error
+from skcontrast._version import __version__
 
 FORMAT = "skcontrast.weights"
 FORMAT_VERSION = 1
@@ -35,9 +36,6 @@ _STOP_REASONS = ("budget", "max_time", "early_stopping", "interrupted")
 # a loaded estimator gets the class defaults (a file must not choose where a refit writes
 # or which files it reads)
 ENVIRONMENT = ("checkpoint_path", "device", "verbose", "pretrained", "image_encoder")
-# parameters that set a number of layers, each holding at least one stored tensor: bounded
-# before anything (even a meta network, whose cost grows with the layer count) is built
-_LAYER_PARAMS = ("depth", "temporal_depth", "spectral_depth", "n_loops")
 _PROBE_LENGTH = 64  # time points of the series the output width is measured on
 
 
@@ -65,8 +63,11 @@ def save_weights(estimator, path):
     state = {a: torch.as_tensor(np.asarray(getattr(estimator, a))) for a in _ARRAYS}
     # shape attributes are None or absent after a corpus of mixed shapes
     state.update({a: getattr(estimator, a, None) for a in _SCALARS})
-    from skcontrast import __version__
-
+    # the named terms of the loss (absent from files of earlier versions)
+    terms = getattr(estimator, "loss_terms_", {})
+    state["loss_terms_"] = {
+        str(k): torch.as_tensor(np.asarray(v, dtype=np.float64)) for k, v in terms.items()
+    }
     blob = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -95,6 +96,7 @@ def load_weights(cls, path):
     for attr in _SCALARS:
         if state[attr] is not None or attr != "n_features_in_":
             setattr(estimator, attr, state[attr])
+    estimator.loss_terms_ = {k: v.numpy().tolist() for k, v in state.get("loss_terms_", {}).items()}
     # the flags sktime's fit sets
     estimator._is_fitted = True
     estimator._is_vectorized = False
@@ -209,7 +211,16 @@ def _checked_state(cls, blob, path):
     is_real = isinstance(fit_time, numbers.Real) and not isinstance(fit_time, bool)
     if not (is_real and 0 <= fit_time < float("inf")):
         raise bad(f"fit_time_={fit_time!r}")
-    _check_stored_size([*state_dict.values(), *(state[a] for a in _ARRAYS)], path)
+    terms = state.get("loss_terms_", {})  # absent from files of earlier versions
+    if not (
+        isinstance(terms, dict)
+        and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in terms.items())
+    ):
+        raise bad("loss_terms_ (not a mapping of names to tensors)")
+    _check_stored_size([*state_dict.values(), *(state[a] for a in _ARRAYS), *terms.values()], path)
+    steps = state["n_iters_"]
+    if not all(v.ndim == 1 and v.is_floating_point() and len(v) == steps for v in terms.values()):
+        raise bad(f"loss_terms_ (not 1-D float tensors of n_iters_={steps} steps)")
     return state, state_dict
 
 
@@ -233,8 +244,10 @@ def _build_checked(estimator, state, state_dict, path):
     """The network, built on the CPU only once the stored weights are known to fit it."""
     name = type(estimator).__name__
     limit = max(len(state_dict), 16)
-    for param in _LAYER_PARAMS:
-        value = getattr(estimator, param, None)
+    # parameters that set a number of layers, each holding at least one stored tensor:
+    # bounded before anything (even a meta network, whose cost grows with the layer count)
+    for param in type(estimator)._layer_params:
+        value = getattr(estimator, param)
         if value is not None and value > limit:
             raise ValueError(
                 f"{path!s}: {param}={value} in the weights file, but the file stores only "

@@ -67,7 +67,9 @@ class HoldoutRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or not np.all(alphas > 0):
-            raise ValueError(f"alphas must be a non-empty sequence of values > 0, got {self.alphas!r}.")
+            raise ValueError(
+                f"alphas must be a non-empty sequence of values > 0, got {self.alphas!r}."
+            )
         if not 0 < self.validation_size < 1:
             raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size!r}.")
         n_val = int(round(self.validation_size * len(X)))

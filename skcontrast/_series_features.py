@@ -10,32 +10,16 @@ context length.
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import clone
 
 from skcontrast._data import quiet_shape_warnings, refuse_complex
+from skcontrast._validation import Interval, Options, Rule
 
 REPRESENTATIONS = ("timesteps", "pooled")
 
 
-def check_common_params(est):
-    """Validate the parameters the forecaster and the detector share."""
-    name = type(est).__name__
-    for p in ("window_length",):
-        v = getattr(est, p)
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 2:
-            raise ValueError(f"{name}: {p} must be an integer >= 2, got {v!r}.")
-    stride = est.train_stride
-    if stride is not None and (
-        isinstance(stride, bool) or not isinstance(stride, numbers.Integral) or stride < 1
-    ):
-        raise ValueError(f"{name}: train_stride must be None or an integer >= 1, got {stride!r}.")
-    if est.representation not in REPRESENTATIONS:
-        raise ValueError(
-            f"{name}: representation must be one of {REPRESENTATIONS}, got {est.representation!r}."
-        )
+def _check_transformer(est):
     transformer = est.transformer
     if not (
         transformer is None
@@ -43,10 +27,19 @@ def check_common_params(est):
         or hasattr(transformer, "transform_timesteps")
     ):
         raise TypeError(
-            f"{name}: transformer must be None (BTSFTransformer()), 'passthrough' (raw lag "
-            "window) or an skcontrast transformer with transform_timesteps, e.g. "
+            f"{type(est).__name__}: transformer must be None (BTSFTransformer()), 'passthrough' "
+            "(raw lag window) or an skcontrast transformer with transform_timesteps, e.g. "
             f"AimTSTransformer(); got {type(transformer).__name__}."
         )
+
+
+# the parameters the forecaster and the detector share, in the order they are checked
+COMMON_CONSTRAINTS = {
+    "window_length": [Interval("int", 2)],
+    "train_stride": [None, Interval("int", 1)],
+    "representation": [Options(REPRESENTATIONS)],
+}
+COMMON_RULES = (Rule("representation", _check_transformer),)
 
 
 def series_values(X, name, what="X") -> np.ndarray:
@@ -96,10 +89,14 @@ def _mean_and_scale(values):
 
 
 class StepFeaturizer:
-    """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``."""
+    """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``.
 
-    def __init__(self, est):
+    ``default_transformer`` makes the transformer when ``est.transformer`` is ``None``.
+    """
+
+    def __init__(self, est, default_transformer):
         self.est = est
+        self.default_transformer = default_transformer
 
     def fit(self, values: np.ndarray):
         est = self.est
@@ -112,9 +109,7 @@ class StepFeaturizer:
             self.transformer_ = None
             self.context_ = L
             return self
-        from skcontrast.transformations import BTSFTransformer
-
-        transformer = BTSFTransformer() if est.transformer is None else est.transformer
+        transformer = self.default_transformer() if est.transformer is None else est.transformer
         transformer = clone(transformer)
         if "normalize" in transformer.get_params():
             # the series is already standardised with training statistics: windows keep

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from skcontrast._data import normalize_panel
-from skcontrast._training import apply_in_batches
+from skcontrast._inference import apply_in_batches
 
 # time steps per streaming chunk (plus the receptive-field overlap)
 STREAM_CHUNK = 4096

@@ -7,10 +7,10 @@ import torch
 
 from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
-from skcontrast._torch_utils import STREAM_INIT, torch_generator
+from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
+from skcontrast._validation import Hidden, Interval, Options
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
-from skcontrast.nn.initialization import seeded_init_
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
 
 __all__ = ["BTSFTransformer"]
@@ -23,8 +23,33 @@ def series_lengths(x: torch.Tensor):
         return None
     return x.shape[-1] - observed.flip(-1).float().argmax(dim=-1)
 
+
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
+
+
+_INT_1, _INT_0 = [Interval("int", 1)], [Interval("int", 0)]
+# the training parameters, then the method's, in the order they are checked
+CONSTRAINTS = {
+    **TRAINING_CONSTRAINTS,
+    # lr=None: the recipe's default learning rate (not named in the message)
+    "lr": [Interval("real", 0, closed="neither"), Hidden(None)],
+    "recipe": [Options(RECIPES)],
+    "readout": [Options(READOUTS)],
+    "crop_length": [Interval("int", 2)],
+    "mask_ratio": [Interval("any", 0, 1)],
+    "temporal_weight": [Interval("any", 0)],
+    "dropout": [Interval("any", 0, 1)],
+    "temperature": [Interval("any", 0, closed="neither")],
+    **dict.fromkeys(
+        ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"), _INT_1
+    ),
+    **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), _INT_0),
+    "fusion": [Options(FUSIONS)],
+    "missing": [Options(MISSING)],
+    "spectrum": [Options(SPECTRA)],
+}
+RULES = TRAINING_RULES
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -165,6 +190,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         The trained network, on the CPU.
     loss_history_ : list of float
         Training loss at each step.
+    loss_terms_ : dict of str to list of float
+        The named terms of the loss at each step, which sum to ``loss_history_``:
+        ``"instance"`` (contrast of the fused representations) and, with
+        ``recipe="crops"`` and ``temporal_weight > 0``, ``"temporal"`` (weighted).
     n_iters_ : int
         Training steps done.
     stop_reason_ : str
@@ -193,7 +222,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
     ...                  ("clf", LogisticRegression())])
     >>> pipe = pipe.fit(X, y)
     >>> pipe.named_steps["rep"].transform(X[:3]).shape
-    (3, 1024)
+    (3, 1920)
     """
 
     def __init__(
@@ -275,34 +304,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.random_state = random_state
         super().__init__()
 
-    def _check_method_params(self):
-        name = type(self).__name__
-        if self.recipe not in RECIPES:
-            raise ValueError(f"{name}: recipe must be one of {RECIPES}, got {self.recipe!r}.")
-        if self.readout not in READOUTS:
-            raise ValueError(f"{name}: readout must be one of {READOUTS}, got {self.readout!r}.")
-        self._require_int("crop_length", minimum=2)
-        if not 0 <= self.mask_ratio < 1:
-            raise ValueError(f"{name}: mask_ratio must be in [0, 1), got {self.mask_ratio!r}.")
-        if not self.temporal_weight >= 0:
-            raise ValueError(
-                f"{name}: temporal_weight must be >= 0, got {self.temporal_weight!r}."
-            )
-        if not 0 <= self.dropout < 1:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {self.dropout!r}.")
-        if not self.temperature > 0:
-            raise ValueError(f"{name}: temperature must be > 0, got {self.temperature!r}.")
-        for p in ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"):
-            self._require_int(p, minimum=1)
-        for p in ("temporal_depth", "spectral_depth", "n_loops"):
-            self._require_int(p, minimum=0)
-        if self.fusion not in FUSIONS:
-            raise ValueError(f"{name}: fusion must be one of {FUSIONS}, got {self.fusion!r}.")
-        if self.missing not in MISSING:
-            raise ValueError(f"{name}: missing must be one of {MISSING}, got {self.missing!r}.")
-        if self.spectrum not in SPECTRA:
-            raise ValueError(f"{name}: spectrum must be one of {SPECTRA}, got {self.spectrum!r}.")
-
     def _build_network(self, n_channels, n_timepoints):
         return BTSFNetwork(
             in_channels=1 if self.channel_independent else n_channels,
@@ -323,7 +324,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
-    _lr_default_allowed = True
+    _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
+    _param_constraints, _param_rules = CONSTRAINTS, RULES
 
     def _default_n_iters(self, n_series):
         return 200 if self.recipe == "crops" else 100
@@ -332,12 +334,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         if self.lr is not None:
             return self.lr
         return 1e-3 if self.recipe == "crops" else 3e-4
-
-    def _train(self, network, panels, device, seed):
-        # initial weights from a generator of the fit's own (thread-safe seeding), not from
-        # torch's process-wide one that the network was built with
-        seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
-        return super()._train(network, panels, device, seed)
 
     def _dropout(self, x, generator):
         """Standard dropout with the step's own generator (``F.dropout`` takes none)."""
@@ -355,12 +351,12 @@ class BTSFTransformer(BaseContrastiveTransformer):
             # data-parallel: this rank encodes its shard, the loss sees the whole global batch
             z = _distributed.gather(network(_distributed.shard(views)), len(views))
             z_anchor, z_positive = z.chunk(2)
-            return info_nce(z_anchor, z_positive, self.temperature)
+            return {"instance": info_nce(z_anchor, z_positive, self.temperature)}
         views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
         # fusion="spectral" (an ablation) has no temporal branch: instance contrast only
         temporal = self.temporal_weight > 0 and network.uses_temporal
         z, h = [], []
-        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap))):
+        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap)), strict=True):
             view = self._dropout(view, generator)
             shape = (view.shape[0], 1, view.shape[-1])
             mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
@@ -368,10 +364,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
             z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
             if temporal:  # the overlapping steps, (B, overlap, d)
                 h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
-        loss = info_nce(z[0], z[1], self.temperature)
+        terms = {"instance": info_nce(z[0], z[1], self.temperature)}
         if temporal:
-            loss = loss + self.temporal_weight * hierarchical_contrast(h[0], h[1])
-        return loss
+            terms["temporal"] = self.temporal_weight * hierarchical_contrast(h[0], h[1])
+        return terms
 
     def _training_panels(self, panels):
         """Crops: series of every length in one panel (NaN-padded at the end), so that each
@@ -379,7 +375,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         if self.recipe != "crops" or len(panels) < 2:
             return panels
         length = max(p.shape[-1] for p in panels)
-        padded = [np.pad(p, ((0, 0), (0, 0), (0, length - p.shape[-1])), constant_values=np.nan) for p in panels]
+        padded = [
+            np.pad(p, ((0, 0), (0, 0), (0, length - p.shape[-1])), constant_values=np.nan)
+            for p in panels
+        ]
         return [np.concatenate(padded)]
 
     def _encode(self, network, batch):

@@ -2,60 +2,27 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from sktime.classification.base import BaseClassifier
-from torch import nn
 from torch.nn import functional as F
 
 from skcontrast import _distributed
-from skcontrast._aimts import check_architecture, resolve_pretrained
-from skcontrast._base import TorchTrainingMixin, groups_by_length
-from skcontrast._data import as_sklearn_panel, check_panel, normalize_panel, warn_if_transposed
-from skcontrast._torch_utils import STREAM_INIT, isolated_seed, resolve_device, torch_generator
-from skcontrast._training import apply_in_batches, run_training
-from skcontrast.nn.dilated_conv import DilatedConvEncoder
-from skcontrast.nn.initialization import seeded_init_
+from skcontrast._data import (
+    as_sklearn_panel,
+    check_panel,
+    groups_by_length,
+    normalize_panel,
+    warn_if_transposed,
+)
+from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
+from skcontrast._inference import apply_in_batches
+from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._validation import Interval
+from skcontrast.aimts import check_architecture, resolve_pretrained
+from skcontrast.nn.aimts import FineTuneNetwork
 
 __all__ = ["AimTSClassifier"]
-
-
-class _FineTuneNetwork(nn.Module):
-    """AimTS series encoder + linear head on the concatenated per-channel max-pooled features.
-
-    The head reads features standardised with fixed statistics of the initial (pretrained or
-    random) encoder on the training series, so that a fresh head starts on unit-scale inputs
-    whatever the encoder's scale.
-    """
-
-    def __init__(self, n_channels, n_classes, hidden_channels, repr_dims, depth):
-        super().__init__()
-        self.series_encoder = DilatedConvEncoder(1, hidden_channels, repr_dims, depth, causal=False)
-        self.head = nn.Linear(n_channels * repr_dims, n_classes)
-        self.register_buffer("feature_mean", torch.zeros(n_channels * repr_dims))
-        self.register_buffer("feature_scale", torch.ones(n_channels * repr_dims))
-
-    def features(self, x):  # (B, C, T) -> (B, C * D)
-        B, C, T = x.shape
-        return self.series_encoder(x.reshape(B * C, 1, T)).amax(dim=-1).reshape(B, -1)
-
-    def forward(self, x):  # logits (B, n_classes)
-        return self.head((self.features(x) - self.feature_mean) / self.feature_scale)
-
-    @torch.no_grad()
-    def fit_feature_scaling(self, panels, batch_size, device):
-        """Feature statistics of the current encoder over numpy3D ``panels``."""
-        was_training = self.training
-        self.eval()
-        feats = torch.cat([
-            self.features(torch.from_numpy(p[i : i + batch_size]).to(device))
-            for p in panels
-            for i in range(0, len(p), batch_size)
-        ])  # fmt: skip
-        self.feature_mean.copy_(feats.mean(dim=0))
-        self.feature_scale.copy_(feats.std(dim=0, correction=0).clamp(min=1e-6))
-        self.train(was_training)
 
 
 class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
@@ -102,6 +69,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         (``"budget"``, ``"max_time"``, ``"early_stopping"`` or ``"interrupted"``; never
         ``"single_series"``, the transformers' value for a fit without training: with
         labels one series is enough to take a step).
+    loss_terms_ : dict of str to list of float
+        The loss at each step by term: ``{"cross_entropy": ...}``.
 
     Examples
     --------
@@ -129,6 +98,14 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     }
     # fine-tuning has labels, not negatives: one series is enough to take a step
     _trains_on_single_series = True
+    # the training parameters, then the classifier's, in the order they are checked
+    _param_constraints = {
+        **TRAINING_CONSTRAINTS,
+        "hidden_channels": [Interval("int", 1)],
+        "repr_dims": [Interval("int", 1)],
+        "head_lr": [Interval("any", 0, closed="neither")],
+        "depth": [Interval("int", 0)],
+    }
     _sklearn_estimator_type = "classifier"
 
     def __init__(
@@ -184,15 +161,14 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         for attr in ("classes_", "n_classes_", "fit_time_"):
             self.__dict__.pop(attr, None)
 
-    def _check_method_params(self):
-        for p in ("hidden_channels", "repr_dims"):
-            self._require_int(p)
-        if not self.head_lr > 0:
-            raise ValueError(f"{type(self).__name__}: head_lr must be > 0, got {self.head_lr!r}.")
-        self._require_int("depth", minimum=0)
+    def _build_network(self, n_channels, n_timepoints):
+        return FineTuneNetwork(
+            n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
+        )
 
-    def _default_n_iters(self, n_series):
-        return 100
+    def _training_loss(self, network, batch, step):
+        labels = step.targets.to(batch.device)
+        return {"cross_entropy": F.cross_entropy(network(batch).float(), labels)}
 
     def _make_optimizer(self, network):
         # the fresh head learns faster than the (pretrained) encoder it sits on
@@ -221,11 +197,13 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         """Class probabilities of each series, columns in the order of ``classes_``."""
         return super().predict_proba(as_sklearn_panel(X, type(self).__name__))
 
-    def _init_encoder(self, network):
-        """Copy the pretrained series encoder in, after checking its architecture."""
-        source = resolve_pretrained(self)
-        check_architecture(self, source, ("hidden_channels", "repr_dims", "depth"))
-        network.series_encoder.load_state_dict(source.network_.series_encoder.state_dict())
+    def _init_weights(self, network, seed):
+        """Seeded initial weights, then the pretrained series encoder (architecture checked)."""
+        super()._init_weights(network, seed)
+        if self.pretrained is not None:
+            source = resolve_pretrained(self)
+            check_architecture(self, source, ("hidden_channels", "repr_dims", "depth"))
+            network.series_encoder.load_state_dict(source.network_.series_encoder.state_dict())
 
     def _fit(self, X, y):
         self._check_params()
@@ -248,23 +226,13 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         device = _distributed.local_device(resolve_device(self.device))
         seed = self._seed()
         with isolated_seed(seed, device):
-            network = _FineTuneNetwork(
-                n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
-            )
+            network = self._build_network(n_channels, self.n_timepoints_in_)
             # thread-safe: initial weights from the fit's own generator (no global RNG)
-            seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
-            if self.pretrained is not None:
-                self._init_encoder(network)
+            self._init_weights(network, seed)
             network = network.to(device)
             network.fit_feature_scaling(panels, self.inference_batch_size, device)
-
-            def loss(net, batch, step):
-                labels = targets[step.dataset][torch.from_numpy(step.indices)].to(device)
-                return F.cross_entropy(net(batch).float(), labels)
-
-            self.loss_history_, self.stop_reason_ = run_training(
-                self, network, panels, device, seed, loss
-            )
+            history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
+        self.loss_history_, self.loss_terms_ = history.total, history.terms
         self.n_iters_ = len(self.loss_history_)
         self.network_ = network.cpu().eval()
         self._discard_checkpoint()

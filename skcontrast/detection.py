@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -11,16 +9,27 @@ from sktime.detection.base import BaseDetector
 
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
+    COMMON_CONSTRAINTS,
+    COMMON_RULES,
     StepFeaturizer,
-    check_common_params,
     check_length,
     series_values,
 )
+from skcontrast._validation import Interval, Options, validate_params
+from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationAnomalyDetector"]
 
 TARGETS = ("reconstruction", "next")
 OUTPUTS = ("points", "intervals")
+# the shared parameters, then the detector's, in the order they are checked
+CONSTRAINTS = {
+    **COMMON_CONSTRAINTS,
+    "target": [Options(TARGETS)],
+    "output": [Options(OUTPUTS)],
+    "k": [Interval("number", 0)],
+    "contamination": [None, Interval("number", 0, 0.5, closed="neither")],
+}
 
 
 class RepresentationAnomalyDetector(BaseDetector):
@@ -101,8 +110,8 @@ class RepresentationAnomalyDetector(BaseDetector):
     >>> detector = detector.fit(X[:400])
     >>> X_test = X[400:].copy()
     >>> X_test.iloc[100, 0] += 3.0
-    >>> detector.predict(X_test)["ilocs"].tolist()
-    [100, 101]
+    >>> detector.predict(X_test)["ilocs"].tolist()  # the spike and steps that read it
+    [100, 101, 109]
     """
 
     _tags = {
@@ -116,6 +125,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         "X_inner_mtype": "pd.DataFrame",
         "fit_is_empty": False,
     }
+    _param_constraints = CONSTRAINTS  # see skcontrast._validation
 
     def __init__(
         self,
@@ -145,24 +155,14 @@ class RepresentationAnomalyDetector(BaseDetector):
             self.set_tags(task="segmentation")
 
     def _check_params(self):
-        name = type(self).__name__
-        check_common_params(self)
-        if self.target not in TARGETS:
-            raise ValueError(f"{name}: target must be one of {TARGETS}, got {self.target!r}.")
-        if self.output not in OUTPUTS:
-            raise ValueError(f"{name}: output must be one of {OUTPUTS}, got {self.output!r}.")
-        if not isinstance(self.k, numbers.Real) or not self.k >= 0:
-            raise ValueError(f"{name}: k must be a number >= 0, got {self.k!r}.")
-        c = self.contamination
-        if c is not None and not (isinstance(c, numbers.Real) and 0 < c < 0.5):
-            raise ValueError(f"{name}: contamination must be None or in (0, 0.5), got {c!r}.")
+        validate_params(self, self._param_constraints, COMMON_RULES)
 
     def _fit(self, X, y=None):
         self._check_params()
         values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
-        featurizer = StepFeaturizer(self).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         rows, points = self._samples(len(values))
@@ -201,8 +201,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, name)
         if values.shape[1] != len(self.mean_):
             raise ValueError(
-                f"X has {values.shape[1]} variable(s); {name} was fitted on "
-                f"{len(self.mean_)}."
+                f"X has {values.shape[1]} variable(s); {name} was fitted on {len(self.mean_)}."
             )
         # the first scored point needs a full window of history (and its successor, "next")
         needed = self.window_length + (self.target == "next")
@@ -226,7 +225,9 @@ class RepresentationAnomalyDetector(BaseDetector):
         # runs of consecutive flagged points -> left-closed [start, end) intervals
         edges = np.diff(np.concatenate([[0], flagged.astype(np.int8), [0]]))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-        return pd.DataFrame({"ilocs": pd.arrays.IntervalArray.from_arrays(starts, ends, closed="left")})
+        return pd.DataFrame(
+            {"ilocs": pd.arrays.IntervalArray.from_arrays(starts, ends, closed="left")}
+        )
 
     def _predict_scores(self, X):
         scores = self._scores(X)
@@ -238,12 +239,22 @@ class RepresentationAnomalyDetector(BaseDetector):
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
-        from skcontrast.transformations import AimTSTransformer, BTSFTransformer
+        from skcontrast.aimts import AimTSTransformer
 
         tiny_btsf = BTSFTransformer(**BTSFTransformer.get_test_params()[0])
         tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])
         return [
             {"transformer": tiny_btsf, "window_length": 4},
-            {"transformer": tiny_aimts, "window_length": 5, "target": "next", "output": "intervals"},
-            {"transformer": "passthrough", "window_length": 3, "target": "next", "contamination": 0.1},
+            {
+                "transformer": tiny_aimts,
+                "window_length": 5,
+                "target": "next",
+                "output": "intervals",
+            },
+            {
+                "transformer": "passthrough",
+                "window_length": 3,
+                "target": "next",
+                "contamination": 0.1,
+            },
         ]

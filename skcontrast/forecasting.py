@@ -9,11 +9,14 @@ from sktime.forecasting.base import BaseForecaster
 
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
+    COMMON_CONSTRAINTS,
+    COMMON_RULES,
     StepFeaturizer,
-    check_common_params,
     check_length,
     series_values,
 )
+from skcontrast._validation import validate_params
+from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationForecaster"]
 
@@ -99,6 +102,7 @@ class RepresentationForecaster(BaseForecaster):
         "fit_is_empty": False,
     }
     _config = {"remember_data": False}
+    _param_constraints = COMMON_CONSTRAINTS  # see skcontrast._validation
 
     def __init__(
         self,
@@ -122,13 +126,13 @@ class RepresentationForecaster(BaseForecaster):
 
     def _fit(self, y, X=None, fh=None):
         name = type(self).__name__
-        check_common_params(self)
+        validate_params(self, self._param_constraints, COMMON_RULES)
         # in-sample fh (<= 0) is refused by sktime already (capability:insample False)
         H = int(fh.to_relative(self.cutoff).to_numpy().max())
         values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
-        featurizer = StepFeaturizer(self).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         # sample t: representation r_t -> the next H values of every variable
@@ -163,7 +167,9 @@ class RepresentationForecaster(BaseForecaster):
     def _forecast_from(self, features):
         """(n, D) representations -> (n, H, C) forecasts on the original scale."""
         n_vars = len(self.mean_)
-        scaled = np.asarray(self.regressor_.predict(features)).reshape(len(features), self.horizon_, n_vars)
+        scaled = np.asarray(self.regressor_.predict(features)).reshape(
+            len(features), self.horizon_, n_vars
+        )
         return self._featurizer.unscale(scaled)
 
     def _predict(self, fh, X=None):
@@ -200,7 +206,8 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, type(self).__name__, "y")
         if values.shape[1] != len(self.mean_):
             raise ValueError(
-                f"y has {values.shape[1]} variable(s); the forecaster was fitted on {len(self.mean_)}."
+                f"y has {values.shape[1]} variable(s); the forecaster was fitted on "
+                f"{len(self.mean_)}."
             )
         start = self.window_length - 1 if start is None else int(start)
         if not 0 <= start < len(values):
@@ -216,7 +223,7 @@ class RepresentationForecaster(BaseForecaster):
     @classmethod
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
-        from skcontrast.transformations import AimTSTransformer, BTSFTransformer
+        from skcontrast.aimts import AimTSTransformer
 
         tiny_btsf = BTSFTransformer(**BTSFTransformer.get_test_params()[0])
         tiny_aimts = AimTSTransformer(**AimTSTransformer.get_test_params()[1])

@@ -147,7 +147,7 @@ def _ts_panels(path):
     from sktime.datasets import load_from_tsfile_to_dataframe
     from sktime.datatypes import convert_to
 
-    from skcontrast._base import groups_by_length
+    from skcontrast._data import groups_by_length
 
     # sktime's load_from_tsfile fails on a file without class labels: this reader returns
     # (X, y) with labels and X alone without

@@ -1,18 +1,11 @@
-"""Shared fixtures: tiny estimator settings, small data, the optional shared data folder."""
+"""Shared fixtures: small data and the optional shared data folder (helpers: _helpers.py)."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from skcontrast import BTSFTransformer
-
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def tiny_btsf(**overrides):
-    """A BTSFTransformer small enough to fit in well under a second."""
-    return BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **overrides})
 
 
 @pytest.fixture

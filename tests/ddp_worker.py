@@ -25,13 +25,49 @@ def configs():
 
     common = dict(batch_size=8, n_iters=12, device="cpu", random_state=0)
     return [
-        ("btsf", BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=1, spectral_depth=1,
-                                 temporal_size=3, spectral_size=3, rank=2, n_loops=1, lr=3e-3, **common)),
-        ("aimts", AimTSTransformer(hidden_channels=4, repr_dims=8, depth=1, projection_dims=4,
-                                   image=None, swa=False, lr=3e-3, **common)),
-        ("aimts_image", AimTSTransformer(hidden_channels=4, repr_dims=8, depth=1, projection_dims=4,
-                                         image="line", image_size=8, image_width=2, warmup_epochs=0,
-                                         lr=3e-3, **common)),
+        (
+            "btsf",
+            BTSFTransformer(
+                hidden_channels=8,
+                repr_dims=8,
+                temporal_depth=1,
+                spectral_depth=1,
+                temporal_size=3,
+                spectral_size=3,
+                rank=2,
+                n_loops=1,
+                lr=3e-3,
+                **common,
+            ),
+        ),
+        (
+            "aimts",
+            AimTSTransformer(
+                hidden_channels=4,
+                repr_dims=8,
+                depth=1,
+                projection_dims=4,
+                image=None,
+                swa=False,
+                lr=3e-3,
+                **common,
+            ),
+        ),
+        (
+            "aimts_image",
+            AimTSTransformer(
+                hidden_channels=4,
+                repr_dims=8,
+                depth=1,
+                projection_dims=4,
+                image="line",
+                image_size=8,
+                image_width=2,
+                warmup_epochs=0,
+                lr=3e-3,
+                **common,
+            ),
+        ),
     ]
 
 

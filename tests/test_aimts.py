@@ -4,16 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _helpers import tiny_aimts, tiny_btsf, tiny_clf
 
 from skcontrast import AimTSTransformer
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
-
-TINY = AimTSTransformer.get_test_params()[0]
-
-
-def tiny_aimts(**overrides):
-    return AimTSTransformer(**{**TINY, **overrides})
 
 
 def features(t, X):
@@ -46,16 +41,19 @@ def test_channel_pooling_widths(corpus, pooling, width):
 
 def test_batches_follow_dataset_sizes(monkeypatch, corpus):
     seen = []
-    from skcontrast import _aimts
+    from skcontrast import aimts
 
-    original = _aimts.aimts_loss
+    original = aimts.aimts_loss
 
     def recording(est, network, x, step, images):
         seen.append((step.dataset, x.shape[1], x.shape[2], len(step.indices)))
         return original(est, network, x, step, images)
 
-    monkeypatch.setattr(_aimts, "aimts_loss", recording)
-    big = [np.random.default_rng(0).standard_normal((40, 1, 20)), np.random.default_rng(1).standard_normal((8, 2, 12))]
+    monkeypatch.setattr(aimts, "aimts_loss", recording)
+    big = [
+        np.random.default_rng(0).standard_normal((40, 1, 20)),
+        np.random.default_rng(1).standard_normal((8, 2, 12)),
+    ]
     tiny_aimts(n_iters=60, batch_size=4, image=None).fit(big)
     datasets = np.array([d for d, *_ in seen])
     # each batch comes from one panel with that panel's shape
@@ -80,7 +78,7 @@ def test_pretrained_object_path_and_n_iters_zero(corpus, tmp_path):
     as_is = tiny_aimts(pretrained=str(tmp_path / "enc.pt"), n_iters=0).fit(target)
     from_obj = tiny_aimts(pretrained=base, n_iters=0).fit(target)
     # n_iters=0: the pretrained encoder unchanged
-    for p, q in zip(as_is.network_.parameters(), base.network_.parameters()):
+    for p, q in zip(as_is.network_.parameters(), base.network_.parameters(), strict=True):
         assert torch.equal(p, q)
     np.testing.assert_array_equal(features(as_is, target), features(from_obj, target))
     epochs_zero = tiny_aimts(pretrained=base, n_iters=None, n_epochs=0).fit(target)
@@ -119,16 +117,19 @@ def test_frozen_local_image_encoder_is_not_trained(corpus, tmp_path):
     from skcontrast.nn.image_encoder import load_pretrained_weights
 
     load_pretrained_weights(reference, tmp_path / "resnet.pt")
-    for p, q in zip(t.network_.image_encoder.parameters(), reference.parameters()):
+    for p, q in zip(t.network_.image_encoder.parameters(), reference.parameters(), strict=True):
         assert torch.equal(p, q)
 
 
 def test_warmup_trains_the_image_loss_alone(corpus, monkeypatch):
     calls = []
-    from skcontrast import _aimts
+    from skcontrast import aimts
 
-    monkeypatch.setattr(_aimts, "hierarchical_instance_contrast",
-                        lambda *a: calls.append(1) or torch.zeros((), requires_grad=True))
+    monkeypatch.setattr(
+        aimts,
+        "hierarchical_instance_contrast",
+        lambda *a: calls.append(1) or torch.zeros((), requires_grad=True),
+    )
     # 10 series, batch 4: 3 steps per epoch; 3 warm-up steps then 2 full ones
     tiny_aimts(n_iters=5, warmup_epochs=1).fit(corpus[0])
     assert len(calls) == 2
@@ -142,15 +143,17 @@ def test_swa_averages_the_encoder(corpus):
 
 
 def test_bad_parameters(corpus):
-    for params, match in [({"image": "photo"}, "image must be one of"), ({"channel_pooling": "sum"}, "channel_pooling"),
-                          ({"image_encoder": 3}, "image_encoder"), ({"mixup_weight": -1}, "mixup_weight")]:
+    for params, match in [
+        ({"image": "photo"}, "image must be one of"),
+        ({"channel_pooling": "sum"}, "channel_pooling"),
+        ({"image_encoder": 3}, "image_encoder"),
+        ({"mixup_weight": -1}, "mixup_weight"),
+    ]:
         with pytest.raises(ValueError, match=match):
             tiny_aimts(**params).fit(corpus[0])
 
 
 def test_btsf_refuses_a_corpus(corpus):
-    from conftest import tiny_btsf
-
     with pytest.raises(TypeError, match="fits one panel"):
         tiny_btsf().fit(corpus)
 
@@ -197,15 +200,6 @@ def test_network_is_channel_independent():
 
 
 # -- AimTSClassifier ----------------------------------------------------------------------
-from skcontrast import AimTSClassifier  # noqa: E402
-
-TINY_CLF = AimTSClassifier.get_test_params()[0]
-
-
-def tiny_clf(**overrides):
-    return AimTSClassifier(**{**TINY_CLF, **overrides})
-
-
 def test_classifier_learns_and_is_deterministic(panel):
     X, y = panel
     clf = tiny_clf(hidden_channels=8, repr_dims=8, n_iters=60, batch_size=12).fit(X, y)
@@ -223,7 +217,8 @@ def test_classifier_starts_from_the_pretrained_encoder(corpus, tmp_path):
     base = tiny_aimts(hidden_channels=4, repr_dims=4, depth=1).fit(corpus)
     base.save_weights(tmp_path / "enc.pt")
     clf = tiny_clf(pretrained=str(tmp_path / "enc.pt"), n_iters=0).fit(X, y)
-    for p, q in zip(clf.network_.series_encoder.parameters(), base.network_.series_encoder.parameters()):
+    encoders = clf.network_.series_encoder, base.network_.series_encoder
+    for p, q in zip(encoders[0].parameters(), encoders[1].parameters(), strict=True):
         assert torch.equal(p, q)
     with pytest.raises(ValueError, match="depth=2 vs 1"):
         tiny_clf(pretrained=base, depth=2).fit(X, y)
@@ -262,16 +257,16 @@ def test_unfitted_errors_are_sklearn_and_sktime_not_fitted_errors(panel):
 
 @pytest.mark.parametrize("image", ["line", "gadf"])
 def test_max_channels_subsamples_pretraining_channels(monkeypatch, image):
-    from skcontrast import _aimts
+    from skcontrast import _images
 
     seen = []
-    original = _aimts.ImageContext.features
+    original = _images.ImageContext.features
 
     def recording(self, network, x, step, channels=None):
         seen.append((x.shape[1], None if channels is None else channels.tolist()))
         return original(self, network, x, step, channels)
 
-    monkeypatch.setattr(_aimts.ImageContext, "features", recording)
+    monkeypatch.setattr(_images.ImageContext, "features", recording)
     X = np.random.default_rng(0).standard_normal((8, 5, 20))
     t = tiny_aimts(max_channels=2, image=image, n_iters=4).fit(X)
     assert all(c == 2 and len(set(chans)) == 2 for c, chans in seen) and len(seen) == 4
@@ -302,10 +297,14 @@ def test_pickle_round_trips(corpus, panel):
     import pickle
 
     t = tiny_aimts(n_iters=2).fit(corpus)
-    np.testing.assert_array_equal(features(pickle.loads(pickle.dumps(t)), corpus[1]), features(t, corpus[1]))
+    np.testing.assert_array_equal(
+        features(pickle.loads(pickle.dumps(t)), corpus[1]), features(t, corpus[1])
+    )
     X, y = panel
     clf = tiny_clf().fit(X, y)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(clf)).predict_proba(X), clf.predict_proba(X)
+    )
 
 
 def test_classifier_rejects_non_finite_input(panel):

@@ -62,7 +62,9 @@ def test_scaling_is_one_factor_per_series_and_channel():
     x = torch.rand(32, 3, 40, generator=gen()) + 1.0
     ratio = scaling(x, gen()) / x
     torch.testing.assert_close(ratio, ratio[..., :1].expand_as(ratio))
-    assert abs(ratio[..., 0].mean().item() - 1) < 0.25 and abs(ratio[..., 0].std().item() - 0.5) < 0.15
+    assert (
+        abs(ratio[..., 0].mean().item() - 1) < 0.25 and abs(ratio[..., 0].std().item() - 0.5) < 0.15
+    )
 
 
 def test_window_slicing_keeps_half_and_stretches_it():

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 from sktime.base import load as sktime_load
 from sktime.datasets import load_basic_motions
 
@@ -55,7 +55,9 @@ def test_2d_dataframe_with_one_label_per_row_names_the_fix(panel):
     with pytest.raises(ValueError, match=r"ONE series.*X.to_numpy\(\)"):
         pipe.fit(pd.DataFrame(X[:, 0, :]), y)
     # a 2-D DataFrame without labels stays sktime's single multivariate series
-    assert features(tiny_btsf().fit(pd.DataFrame(X[:, 0, :])), pd.DataFrame(X[:, 0, :])).shape[0] == 1
+    assert (
+        features(tiny_btsf().fit(pd.DataFrame(X[:, 0, :])), pd.DataFrame(X[:, 0, :])).shape[0] == 1
+    )
 
 
 def test_multivariate_sktime_container_and_channel_independent():
@@ -238,14 +240,39 @@ def test_early_stopping_on_a_plateau(panel):
 
 def test_loss_decreases_with_training(panel):
     X, _ = panel
-    t = BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1,
-                        temporal_size=4, spectral_size=4, rank=2, n_loops=1, batch_size=12,
-                        n_iters=60, lr=3e-3, device="cpu", random_state=0, recipe="paper").fit(X)
+    t = BTSFTransformer(
+        hidden_channels=8,
+        repr_dims=8,
+        temporal_depth=2,
+        spectral_depth=1,
+        temporal_size=4,
+        spectral_size=4,
+        rank=2,
+        n_loops=1,
+        batch_size=12,
+        n_iters=60,
+        lr=3e-3,
+        device="cpu",
+        random_state=0,
+        recipe="paper",
+    ).fit(X)
     assert np.mean(t.loss_history_[-10:]) < 0.7 * np.mean(t.loss_history_[:5])
     # crops: a harder task (random crops, masks, temporal contrast), a slower descent
-    t = BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1,
-                        temporal_size=4, spectral_size=4, rank=2, n_loops=1, batch_size=12,
-                        n_iters=150, lr=3e-3, device="cpu", random_state=0).fit(X)
+    t = BTSFTransformer(
+        hidden_channels=8,
+        repr_dims=8,
+        temporal_depth=2,
+        spectral_depth=1,
+        temporal_size=4,
+        spectral_size=4,
+        rank=2,
+        n_loops=1,
+        batch_size=12,
+        n_iters=150,
+        lr=3e-3,
+        device="cpu",
+        random_state=0,
+    ).fit(X)
     assert np.mean(t.loss_history_[-30:]) < 0.95 * np.mean(t.loss_history_[:10])
 
 
@@ -277,7 +304,9 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(panel, monkeypatch):
 
 def test_diverging_loss_is_a_clear_error(panel, monkeypatch):
     X, _ = panel
-    monkeypatch.setattr(BTSFTransformer, "_training_loss", lambda self, net, b, step: net(b).sum() * float("nan"))
+    monkeypatch.setattr(
+        BTSFTransformer, "_training_loss", lambda self, net, b, step: net(b).sum() * float("nan")
+    )
     with pytest.raises(FloatingPointError, match="loss became nan at step 1.*Lower lr"):
         tiny_btsf().fit(X)
 
@@ -420,7 +449,9 @@ def test_out_of_gpu_memory_halves_the_batch_and_goes_on(panel, monkeypatch):
         return original(self, network, batch, step)
 
     monkeypatch.setattr(BTSFTransformer, "_training_loss", small_memory)
-    with pytest.warns(UserWarning, match="out of GPU memory at a batch of 12 series; continuing with batch_size=6"):
+    with pytest.warns(
+        UserWarning, match="out of GPU memory at a batch of 12 series; continuing with batch_size=6"
+    ):
         t = tiny_btsf(batch_size=12, n_iters=5).fit(X)
     assert t.n_iters_ == 5 and seen == [3] * 5
 

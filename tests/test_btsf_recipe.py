@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 
 from skcontrast import BTSFTransformer
 from skcontrast.nn.augmentations import overlapping_crops
@@ -40,7 +40,7 @@ def test_overlapping_crops_share_the_overlap_and_stay_inside_each_series(max_len
         torch.testing.assert_close(a[..., -overlap:], b[..., :overlap], equal_nan=True)
         for view in (a, b):
             values = view[~torch.isnan(view)]
-            rows, times = values // 100, values % 100
+            rows = values // 100
             assert rows.numel() > 0
             # consecutive points of the row's own series, never another row's
             for r in range(6):
@@ -75,7 +75,9 @@ def test_readouts_widths_and_paper_recipe(panel):
     # of the paper's output
     np.testing.assert_allclose(
         torch.sigmoid(torch.from_numpy(multi.transform(X).to_numpy()[:, :8])).numpy(),
-        fused.transform(X).to_numpy(), rtol=1e-5, atol=1e-6,
+        fused.transform(X).to_numpy(),
+        rtol=1e-5,
+        atol=1e-6,
     )
     paper = tiny_btsf(recipe="paper", readout="fused").fit(X)
     assert paper._learning_rate() == 3e-4 and multi._learning_rate() == 1e-3
@@ -151,7 +153,9 @@ def test_missing_values_barely_move_the_representation():
     assert drift < 0.5 * np.linalg.norm(full - other, axis=1).mean()
     # masking (TS2Vec's way, missing="mask") moves them further
     masked = tiny_btsf(n_iters=10, standardize=False, missing="mask").fit(X)
-    masked_drift = np.linalg.norm(masked.transform(X).to_numpy() - masked.transform(holed).to_numpy(), axis=1)
+    masked_drift = np.linalg.norm(
+        masked.transform(X).to_numpy() - masked.transform(holed).to_numpy(), axis=1
+    )
     assert drift < masked_drift.mean()
 
 

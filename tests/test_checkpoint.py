@@ -9,7 +9,9 @@ from skcontrast._training import BatchSampler
 
 MAKERS = {
     "btsf": lambda **kw: BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **kw}),
-    "aimts": lambda **kw: AimTSTransformer(**{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}),
+    "aimts": lambda **kw: AimTSTransformer(
+        **{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}
+    ),
     "aimts_clf": lambda **kw: AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], **kw}),
 }
 
@@ -45,7 +47,9 @@ def test_interrupted_then_resumed_fit_equals_uninterrupted(kind, panel, tmp_path
     assert path.exists()
     resumed = make(n_iters=10, checkpoint_path=str(path), checkpoint_every=3).fit(X, y)
     assert resumed.loss_history_ == reference.loss_history_
-    for p, q in zip(resumed.network_.state_dict().values(), reference.network_.state_dict().values()):
+    assert resumed.loss_terms_ == reference.loss_terms_
+    states = resumed.network_.state_dict(), reference.network_.state_dict()
+    for p, q in zip(states[0].values(), states[1].values(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -65,7 +69,9 @@ def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path, monkeypatch):
         MAKERS["btsf"](n_iters=3, checkpoint_path=str(tmp_path / "junk.ckpt")).fit(X)
 
 
-def test_a_finished_checkpoint_resumes_to_the_same_result_without_training(panel, tmp_path, monkeypatch):
+def test_a_finished_checkpoint_resumes_to_the_same_result_without_training(
+    panel, tmp_path, monkeypatch
+):
     X, _ = panel
     path = str(tmp_path / "fit.ckpt")
     first = MAKERS["btsf"](n_iters=6).fit(X)
@@ -92,4 +98,6 @@ def test_interrupt_message_names_the_resume_step(panel, tmp_path, monkeypatch):
 
     monkeypatch.setattr(BatchSampler, "next", interrupting)
     with pytest.warns(UserWarning, match="interrupted after 5 of 10 steps.*resumes from step 4"):
-        MAKERS["btsf"](n_iters=10, checkpoint_path=str(tmp_path / "c.ckpt"), checkpoint_every=2).fit(X)
+        MAKERS["btsf"](
+            n_iters=10, checkpoint_path=str(tmp_path / "c.ckpt"), checkpoint_every=2
+        ).fit(X)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -19,6 +19,7 @@ from skcontrast import (
 ESTIMATORS = [BTSFTransformer, AimTSTransformer]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "cls",
     ESTIMATORS + [AimTSClassifier, RepresentationForecaster, RepresentationAnomalyDetector],
@@ -41,7 +42,9 @@ def test_sklearn_api_checks_pass(cls):
     # AimTS deliberately encodes series of any length and channel count (a pretrained
     # encoder is reused across datasets), so it does not reject a different n_features
     expected_to_differ = {"check_n_features_in_after_fitting"} if cls is AimTSTransformer else set()
-    failed = [r for r in results if r["status"] == "failed" and r["check_name"] not in expected_to_differ]
+    failed = [
+        r for r in results if r["status"] == "failed" and r["check_name"] not in expected_to_differ
+    ]
     assert not failed, [(r["check_name"], r["exception"]) for r in failed]
     assert sum(r["status"] == "passed" for r in results) >= 10
 
@@ -68,8 +71,11 @@ def test_grid_search_with_two_jobs_and_cross_val_score(panel):
     pipe = make_pipeline(tiny_btsf(), LogisticRegression())
     cv = StratifiedKFold(3)
     grid = GridSearchCV(
-        pipe, {"btsftransformer__fusion": ["bilinear", "sum"], "logisticregression__C": [0.1, 1.0]},
-        cv=cv, n_jobs=2, error_score="raise",
+        pipe,
+        {"btsftransformer__fusion": ["bilinear", "sum"], "logisticregression__C": [0.1, 1.0]},
+        cv=cv,
+        n_jobs=2,
+        error_score="raise",
     ).fit(X, y)
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
     assert grid.best_params_["btsftransformer__fusion"] in ("bilinear", "sum")
@@ -77,7 +83,9 @@ def test_grid_search_with_two_jobs_and_cross_val_score(panel):
     assert scores.shape == (3,) and np.isfinite(scores).all()
     # the same, sequentially, gives the same scores: workers are deterministic
     seq = GridSearchCV(pipe, grid.param_grid, cv=cv, n_jobs=1).fit(X, y)
-    np.testing.assert_allclose(seq.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(
+        seq.cv_results_["mean_test_score"], grid.cv_results_["mean_test_score"]
+    )
 
 
 def test_clone_is_unfitted_with_equal_params(panel):
@@ -96,7 +104,9 @@ def test_sktime_classification_benchmark_with_dunder_composition():
 
     bench = ClassificationBenchmark()
     bench.add_estimator(tiny_btsf() * LogisticRegression(), estimator_id="BTSF-LR")
-    bench.add_task(load_unit_test, KFold(n_splits=2, shuffle=True, random_state=0), [accuracy_score])
+    bench.add_task(
+        load_unit_test, KFold(n_splits=2, shuffle=True, random_state=0), [accuracy_score]
+    )
     results = bench.run()
     acc = results.filter(like="accuracy_score_fold").select_dtypes("number").to_numpy()
     assert acc.size == 2 and ((acc >= 0) & (acc <= 1)).all()

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 
 from skcontrast import RepresentationAnomalyDetector
 
@@ -18,7 +18,9 @@ def _series(n=700, seed=0):
 @pytest.fixture(scope="module")
 def fitted():
     X = _series()
-    detector = RepresentationAnomalyDetector(tiny_btsf(temporal_depth=3), window_length=32, target="next")
+    detector = RepresentationAnomalyDetector(
+        tiny_btsf(temporal_depth=3), window_length=32, target="next"
+    )
     return detector.fit(X.iloc[:500]), X
 
 
@@ -52,7 +54,9 @@ def test_threshold_is_mean_plus_k_std_or_a_quantile(fitted):
 
 def test_passthrough_next_is_a_linear_one_step_predictor():
     X = _series()
-    d = RepresentationAnomalyDetector("passthrough", window_length=20, target="next").fit(X.iloc[:500])
+    d = RepresentationAnomalyDetector("passthrough", window_length=20, target="next").fit(
+        X.iloc[:500]
+    )
     test = X.iloc[500:].copy()
     test.iloc[60, 0] -= 1.0
     assert d.transform_scores(test)["score"].to_numpy().argmax() == 60
@@ -79,7 +83,9 @@ def test_reconstruction_target_and_refit_equality():
     kw = dict(transformer=tiny_btsf(), window_length=24)
     a = RepresentationAnomalyDetector(**kw).fit(X)
     b = RepresentationAnomalyDetector(**kw).fit(X)
-    np.testing.assert_array_equal(a.transform_scores(X).to_numpy(), b.transform_scores(X).to_numpy())
+    np.testing.assert_array_equal(
+        a.transform_scores(X).to_numpy(), b.transform_scores(X).to_numpy()
+    )
     assert a.threshold_ > 0 and a.transformer_.get_params()["normalize"] is None
 
 

@@ -7,56 +7,12 @@ shard is summed in another order): weights within ``atol=1e-5, rtol=1e-4``, loss
 configuration is only checked for identical weights across ranks and a falling loss.
 """
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
-
 import ddp_worker
 import pytest
 import torch
+from _helpers import HERE, LOSS_RTOL, WEIGHTS_TOL, WORLD, run_ranks
 
 from skcontrast import AimTSTransformer, BTSFTransformer
-
-WORLD = 2
-WEIGHTS_TOL = dict(atol=1e-5, rtol=1e-4)
-LOSS_RTOL = 5e-5
-HERE = Path(__file__).resolve().parent
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def run_ranks(argv, world=WORLD, timeout=240, attempts=2):
-    """Run ``python argv`` as ``world`` ranks with torchrun's environment; their outputs.
-
-    A launch whose processes fail is retried once on a fresh port: on a shared machine the
-    free port can be taken between choosing it and binding it (and gloo then aborts with
-    "terminate called without an active exception"). Both ranks' logs are shown on failure.
-    """
-    for attempt in range(attempts):
-        env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()),
-               "WORLD_SIZE": str(world), "OMP_NUM_THREADS": "1",
-               "PYTHONPATH": os.pathsep.join([str(HERE.parent), os.environ.get("PYTHONPATH", "")])}  # fmt: skip
-        procs = [subprocess.Popen([sys.executable, *argv], env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                 for r in range(world)]  # fmt: skip
-        try:
-            logs = [p.communicate(timeout=timeout)[0] for p in procs]
-        except subprocess.TimeoutExpired:
-            for p in procs:
-                p.kill()
-            pytest.fail(f"{world} ranks of {argv} did not finish within {timeout} s")
-        if all(p.returncode == 0 for p in procs):
-            return logs
-        report = "\n".join(f"--- rank {r} (exit {p.returncode}):\n{log[-2000:]}"
-                           for r, (p, log) in enumerate(zip(procs, logs)))  # fmt: skip
-        print(f"attempt {attempt + 1} failed:\n{report}")
-    pytest.fail(f"{world} ranks of {argv} failed {attempts} times; last:\n{report}")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +28,7 @@ def ranks(tmp_path_factory):
     return results
 
 
+@pytest.mark.slow
 def test_rank0_checkpoint_error_raised_on_every_rank(ranks):
     for message in ranks["mismatch"]:
         assert "written by a fit with other data or parameters" in message
@@ -92,11 +49,12 @@ def assert_same_weights(a, b, **tol):
     assert a.keys() == b.keys()
     for k in a:
         if tol:
-            torch.testing.assert_close(a[k], b[k], **tol, msg=lambda m: f"{k}: {m}")
+            torch.testing.assert_close(a[k], b[k], **tol, msg=lambda m, k=k: f"{k}: {m}")
         else:
             assert torch.equal(a[k], b[k]), k
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["btsf", "aimts", "aimts_image"])
 def test_ranks_identical_and_loss_falls(ranks, name):
     r0, r1 = ranks[name]
@@ -107,6 +65,7 @@ def test_ranks_identical_and_loss_falls(ranks, name):
     assert loss[-3:].mean() < loss[:3].mean()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["btsf", "aimts"])
 def test_matches_single_process(ranks, single, name):
     dist, one = ranks[name][0], single[name]

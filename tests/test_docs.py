@@ -18,8 +18,16 @@ import pytest
 
 import skcontrast
 
-for module in ("sphinx", "numpydoc", "sphinx_gallery", "myst_parser", "pydata_sphinx_theme",
-               "matplotlib"):
+pytestmark = pytest.mark.slow  # builds the whole site and runs every example
+
+for module in (
+    "sphinx",
+    "numpydoc",
+    "sphinx_gallery",
+    "myst_parser",
+    "pydata_sphinx_theme",
+    "matplotlib",
+):
     pytest.importorskip(module, reason='the docs extra is not installed: pip install -e ".[docs]"')
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,11 +37,17 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("*.py"))
 @pytest.fixture(scope="module")
 def built_docs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("docs_build")
-    shutil.copytree(ROOT / "docs", tmp / "docs",
-                    ignore=shutil.ignore_patterns("_build", "auto_examples", "generated", "_generated"))
+    shutil.copytree(
+        ROOT / "docs",
+        tmp / "docs",
+        ignore=shutil.ignore_patterns("_build", "auto_examples", "generated", "_generated"),
+    )
     shutil.copytree(ROOT / "examples", tmp / "examples")
-    shutil.copytree(ROOT / "benchmarks" / "results", tmp / "benchmarks" / "results",
-                    ignore=shutil.ignore_patterns("*.csv", "*.log"))
+    shutil.copytree(
+        ROOT / "benchmarks" / "results",
+        tmp / "benchmarks" / "results",
+        ignore=shutil.ignore_patterns("*.csv", "*.log"),
+    )
     env = {
         **os.environ,
         "SKCONTRAST_DOCS_FAST": "1",
@@ -50,9 +64,22 @@ def built_docs(tmp_path_factory):
     out = tmp / "html"
     start = time.perf_counter()
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
-         str(tmp / "docs"), str(out)],
-        env=env, capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-W",
+            "--keep-going",
+            "-q",
+            "-b",
+            "html",
+            str(tmp / "docs"),
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     print(f"sphinx-build took {time.perf_counter() - start:.0f} s")
     assert result.returncode == 0, f"sphinx-build -W failed:\n{result.stdout}\n{result.stderr}"

@@ -14,7 +14,8 @@ import skcontrast
 numpydoc_docscrape = pytest.importorskip("numpydoc.docscrape")
 
 PUBLIC_CLASSES = [
-    getattr(skcontrast, name) for name in skcontrast.__all__
+    getattr(skcontrast, name)
+    for name in skcontrast.__all__
     if inspect.isclass(getattr(skcontrast, name))
 ]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 from sklearn.linear_model import Ridge
 
 from skcontrast import HoldoutRidge, RepresentationForecaster
@@ -146,7 +146,9 @@ def test_holdout_ridge_picks_the_alpha_with_the_lowest_tail_mse():
     Y = X[:, :3] @ rng.standard_normal((3, 4)) + 2.0 * rng.standard_normal((120, 4))
     alphas = (0.01, 1.0, 30.0, 1000.0)
     model = HoldoutRidge(alphas=alphas, validation_size=0.25).fit(X, Y)
-    brute = [np.mean((Ridge(alpha=a).fit(X[:90], Y[:90]).predict(X[90:]) - Y[90:]) ** 2) for a in alphas]
+    brute = [
+        np.mean((Ridge(alpha=a).fit(X[:90], Y[:90]).predict(X[90:]) - Y[90:]) ** 2) for a in alphas
+    ]
     np.testing.assert_allclose(model.validation_mse_, brute, rtol=1e-6)
     assert model.alpha_ == alphas[int(np.argmin(brute))]
     np.testing.assert_allclose(model.coef_, Ridge(alpha=model.alpha_).fit(X, Y).coef_, rtol=1e-6)

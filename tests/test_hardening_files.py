@@ -8,7 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 from test_checkpoint import MAKERS, crash_at_step
 
 from skcontrast import AimTSTransformer, BTSFTransformer
@@ -285,3 +285,15 @@ def test_a_missing_checkpoint_folder_is_found_at_the_start(kind, panel, tmp_path
         MAKERS[kind](checkpoint_path=str(tmp_path / "missing" / "fit.ckpt")).fit(X, y)
     with pytest.raises(ValueError, match="is a folder"):
         MAKERS[kind](checkpoint_path=str(tmp_path)).fit(X, y)
+
+
+def test_damaged_loss_terms_are_refused_and_old_files_load(weights, tmp_path):
+    _, _, blob = weights
+    steps = blob["state"]["n_iters_"]
+    for terms in ({"a": torch.zeros(steps + 1, dtype=torch.float64)}, {"a": [1.0] * steps},
+                  {"a": torch.zeros(steps, dtype=torch.int64)}):  # fmt: skip
+        path = edited(tmp_path, blob, state={**blob["state"], "loss_terms_": terms})
+        with pytest.raises(ValueError, match="invalid loss_terms_"):
+            BTSFTransformer.load_weights(path)
+    older = {k: v for k, v in blob["state"].items() if k != "loss_terms_"}
+    assert BTSFTransformer.load_weights(edited(tmp_path, blob, state=older)).loss_terms_ == {}

@@ -10,26 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import tiny_btsf
+from _helpers import tiny_aimts, tiny_btsf, tiny_clf
 from sktime.datatypes import convert_to
 
 from skcontrast import (
     AimTSClassifier,
-    AimTSTransformer,
     BTSFTransformer,
     RepresentationAnomalyDetector,
     RepresentationForecaster,
 )
 from skcontrast._data import LikelyTransposedWarning, multiindex_to_numpy3d
 from skcontrast._torch_utils import torch_generator
-
-
-def tiny_aimts(**kw):
-    return AimTSTransformer(**{**AimTSTransformer.get_test_params()[0], **kw})
-
-
-def tiny_clf(**kw):
-    return AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], **kw})
 
 
 def _panel(n=8, channels=1, length=20, seed=0):
@@ -360,6 +351,7 @@ def test_fits_are_reproducible_while_another_thread_draws_from_torch(method):
         return est.transform(X).to_numpy(), est.loss_history_
 
     reference, reference_losses = fit()
+
     def hammer(stop):
         while not stop.is_set():
             torch.rand(64)

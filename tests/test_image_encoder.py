@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from skcontrast._images import IMAGE_KINDS, pyts_images
 from skcontrast.nn.image_encoder import ResNet18Encoder, freeze, load_pretrained_weights
-from skcontrast.nn.image_transforms import IMAGE_KINDS, pyts_images
 
 # a few torchvision resnet18 state-dict keys, spanning stem, blocks, downsample and BN buffers
 TORCHVISION_KEYS = [
@@ -179,7 +179,7 @@ def test_pyts_shapes_and_ranges(series, kind):
     assert three.min() >= low - 1e-6 and three.max() <= high + 1e-6
     # channel c sits in cell (c // 2, c % 2) and is imaged on its own
     for c, cell in enumerate(cells):
-        np.testing.assert_allclose(cell, pyts_images(series[:, c:c + 1], kind, 16)[:, 0])
+        np.testing.assert_allclose(cell, pyts_images(series[:, c : c + 1], kind, 16)[:, 0])
 
 
 def test_gasf_matches_pyts(series):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from sktime.datasets import load_UCR_UEA_dataset
 from sklearn.linear_model import LogisticRegression
+from sktime.datasets import load_UCR_UEA_dataset
 
 from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
 from skcontrast.nn.dilated_conv import DilatedConvEncoder
@@ -28,12 +28,16 @@ def test_encoder_masks_missing_steps_after_the_input_projection():
 @pytest.mark.parametrize("make", [
     lambda: BTSFTransformer(hidden_channels=16, repr_dims=16, temporal_depth=3, spectral_depth=2,
                             temporal_size=8, spectral_size=8, rank=4, n_iters=20, random_state=0),
-    lambda: AimTSTransformer(hidden_channels=16, repr_dims=32, depth=3, image_width=4, image_size=16,
-                             n_iters=6, random_state=0),
+    lambda: AimTSTransformer(hidden_channels=16, repr_dims=32, depth=3, image_width=4,
+                             image_size=16, n_iters=6, random_state=0),
 ])  # fmt: skip
 def test_ten_percent_missing_keeps_features_finite_and_accuracy_close(make):
-    X, y = load_UCR_UEA_dataset("ItalyPowerDemand", split="train", return_X_y=True, return_type="numpy3D")
-    X_test, y_test = load_UCR_UEA_dataset("ItalyPowerDemand", split="test", return_X_y=True, return_type="numpy3D")
+    X, y = load_UCR_UEA_dataset(
+        "ItalyPowerDemand", split="train", return_X_y=True, return_type="numpy3D"
+    )
+    X_test, y_test = load_UCR_UEA_dataset(
+        "ItalyPowerDemand", split="test", return_X_y=True, return_type="numpy3D"
+    )
     rng = np.random.default_rng(0)
 
     def holes(A):

@@ -14,11 +14,11 @@ def gen():
 
 
 def test_low_rank_bilinear_equals_weighted_sum_over_all_pairs(gen):
-    B, m, n, d, l = 2, 5, 4, 3, 6
+    B, m, n, d, r = 2, 5, 4, 3, 6
     F_t, F_s = torch.randn(B, m, d, generator=gen), torch.randn(B, n, d, generator=gen)
-    U, V = torch.randn(m, l, generator=gen), torch.randn(n, l, generator=gen)
-    explicit = torch.zeros(B, l, d)
-    for k in range(l):
+    U, V = torch.randn(m, r, generator=gen), torch.randn(n, r, generator=gen)
+    explicit = torch.zeros(B, r, d)
+    for k in range(r):
         for i in range(m):
             for j in range(n):
                 explicit[:, k] += U[i, k] * V[j, k] * F_t[:, i] * F_s[:, j]
@@ -37,7 +37,11 @@ def test_low_rank_bilinear_with_all_ones_is_the_full_pair_sum(gen):
 def test_cross_aggregate_equals_convolution_over_the_explicit_pair_map(gen):
     B, p, q, d, k = 2, 5, 4, 3, 2
     F_a, F_b = torch.randn(B, p, d, generator=gen), torch.randn(B, q, d, generator=gen)
-    A, W, bias = torch.randn(q, k, generator=gen), torch.randn(d, k, d, generator=gen), torch.randn(d, generator=gen)
+    A, W, bias = (
+        torch.randn(q, k, generator=gen),
+        torch.randn(d, k, d, generator=gen),
+        torch.randn(d, generator=gen),
+    )
     pairs = F_a[:, :, None, :] * F_b[:, None, :, :]  # (B, p, q, d) bilinear feature map
     aggregated = torch.einsum("bijc,jk->bikc", pairs, A)  # conv spanning the j axis
     explicit = torch.einsum("bikc,ekc->bie", aggregated, W) + bias  # channel mix
@@ -64,15 +68,27 @@ def test_padded_conv_skips_only_taps_that_read_zeros(gen, causal, dilation, leng
     x = torch.randn(2, 3, length, generator=gen)
     span = 2 * dilation  # the full, padded reference computation
     pad = (span, 0) if causal else (span // 2, span // 2)
-    reference = torch.nn.functional.conv1d(torch.nn.functional.pad(x, pad), conv.weight, conv.bias, dilation=dilation)
+    reference = torch.nn.functional.conv1d(
+        torch.nn.functional.pad(x, pad), conv.weight, conv.bias, dilation=dilation
+    )
     torch.testing.assert_close(conv(x), reference)
 
 
 @pytest.mark.parametrize("fusion", FUSIONS)
 @pytest.mark.parametrize("length", [1, 2, 7, 64])
 def test_network_output_shape_and_range(fusion, length):
-    net = BTSFNetwork(3, hidden_channels=4, repr_dims=5, temporal_depth=2, spectral_depth=1,
-                      temporal_size=4, spectral_size=3, rank=2, n_loops=2, fusion=fusion)
+    net = BTSFNetwork(
+        3,
+        hidden_channels=4,
+        repr_dims=5,
+        temporal_depth=2,
+        spectral_depth=1,
+        temporal_size=4,
+        spectral_size=3,
+        rank=2,
+        n_loops=2,
+        fusion=fusion,
+    )
     out = net(torch.randn(6, 3, length))
     width = 2 * 2 * 5 if fusion == "concat" else 2 * 5
     assert out.shape == (6, width)
@@ -88,7 +104,9 @@ def test_ablation_branches_build_only_what_they_use():
 
 def test_iterative_loops_change_the_output(gen):
     torch.manual_seed(0)
-    net = BTSFNetwork(1, hidden_channels=4, repr_dims=4, temporal_size=4, spectral_size=4, n_loops=2)
+    net = BTSFNetwork(
+        1, hidden_channels=4, repr_dims=4, temporal_size=4, spectral_size=4, n_loops=2
+    )
     x = torch.randn(3, 1, 20, generator=gen)
     with torch.no_grad():
         looped = net(x)

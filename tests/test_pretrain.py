@@ -10,7 +10,7 @@ import ddp_worker
 import numpy as np
 import pytest
 import torch
-from test_distributed import LOSS_RTOL, WEIGHTS_TOL, run_ranks
+from _helpers import LOSS_RTOL, WEIGHTS_TOL, run_ranks
 
 from skcontrast import AimTSTransformer, BTSFTransformer
 from skcontrast.pretrain import load_corpus, main
@@ -22,8 +22,10 @@ TINY = ["--param", "hidden_channels=4", "--param", "repr_dims=8", "--param", "de
 
 def write_ts(path, panel, labels):
     lines = ["@problemName tiny", "@timeStamps false", "@missing false", "@univariate true",
-             "@equalLength true", f"@seriesLength {panel.shape[-1]}", "@classLabel true a b", "@data"]  # fmt: skip
-    lines += [",".join(f"{v:.5f}" for v in row[0]) + f":{lab}" for row, lab in zip(panel, labels)]
+             "@equalLength true", f"@seriesLength {panel.shape[-1]}", "@classLabel true a b",
+             "@data"]  # fmt: skip
+    rows = zip(panel, labels, strict=True)
+    lines += [",".join(f"{v:.5f}" for v in row[0]) + f":{lab}" for row, lab in rows]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -52,14 +54,16 @@ def test_pretrain_writes_an_encoder_that_pretrained_loads(corpus, tmp_path):
     encoder = AimTSTransformer.load_weights(out)
     assert encoder.n_iters_ == 3
     est = AimTSTransformer(pretrained=str(out), hidden_channels=4, repr_dims=8, depth=1,
-                           projection_dims=4, image=None, n_iters=1, batch_size=4, device="cpu")  # fmt: skip
+                           projection_dims=4, image=None, n_iters=1, batch_size=4,
+                           device="cpu")  # fmt: skip
     assert est.fit_transform(ddp_worker.data()[:, :, :20]).shape[0] == 12
 
 
 def test_pretrain_btsf(corpus, tmp_path):
     out = tmp_path / "btsf.pt"
     args = [str(corpus / "a.npy"), "--method", "btsf", "--out", str(out), "--n-iters", "2",
-            "--batch-size", "4", "--device", "cpu", "--param", "hidden_channels=4", "--param", "repr_dims=4"]  # fmt: skip
+            "--batch-size", "4", "--device", "cpu", "--param", "hidden_channels=4",
+            "--param", "repr_dims=4"]  # fmt: skip
     assert main(args) == 0
     assert BTSFTransformer.load_weights(out).transform(ddp_worker.data()).shape[0] == 12
 
@@ -69,6 +73,7 @@ def torchrun_like(args):
     return run_ranks(["-m", "skcontrast.pretrain", *args])
 
 
+@pytest.mark.slow
 def test_two_ranks_resume_matches_one_uninterrupted_process(corpus, tmp_path):
     data = [str(corpus / "a.npy"), str(corpus / "sub")]
     ckpt, out = tmp_path / "run.ckpt", tmp_path / "dist.pt"
@@ -87,8 +92,9 @@ def test_two_ranks_resume_matches_one_uninterrupted_process(corpus, tmp_path):
     assert main([*data, "--n-iters", "6", "--out", str(single), *TINY]) == 0
     one = AimTSTransformer.load_weights(single)
     np.testing.assert_allclose(dist.loss_history_, one.loss_history_, rtol=LOSS_RTOL)
-    for (k, a), b in zip(dist.network_.state_dict().items(), one.network_.state_dict().values()):
-        torch.testing.assert_close(a, b, **WEIGHTS_TOL, msg=lambda m: f"{k}: {m}")
+    states = dist.network_.state_dict(), one.network_.state_dict()
+    for (k, a), b in zip(states[0].items(), states[1].values(), strict=True):
+        torch.testing.assert_close(a, b, **WEIGHTS_TOL, msg=lambda m, k=k: f"{k}: {m}")
 
 
 def test_param_without_a_value_is_a_clear_error(corpus, tmp_path):

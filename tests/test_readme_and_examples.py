@@ -57,10 +57,16 @@ def test_readme_anomaly_example_flags_the_injected_spike(capsys):
     snippet = next(b for b in _code_blocks("python") if "RepresentationAnomalyDetector(" in b)
     namespace = {}
     exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102
-    assert namespace["scores"].iloc[700:].idxmax() == 900
+    scores, detector = namespace["scores"], namespace["detector"]
+    assert scores.iloc[700:].idxmax() == 900
     flagged = namespace["flagged"]
     test_points = flagged[flagged >= 700].tolist()
-    assert test_points and test_points[0] == 900  # the spike, nothing before it
+    assert 900 in test_points
+    # the spike stands far above everything before it; what is flagged before it (the
+    # README names it) is a marginal false alarm, never one as strong as the spike
+    before = [p for p in test_points if p < 900]
+    assert scores.iloc[900] > 50 * scores.iloc[700:900].max()
+    assert len(before) <= 1 and all(scores.iloc[p] < 2 * detector.threshold_ for p in before)
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "900"
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_btsf
+from _helpers import tiny_btsf
 
 from skcontrast import AimTSTransformer, _timesteps
 
@@ -102,7 +102,9 @@ def test_bad_inputs_are_clear_errors(fitted, long_series):
         est.transform_timesteps(long_series, window=0)
     with pytest.raises(ValueError, match="infinite"):
         est.transform_timesteps(long_series.replace(long_series.iloc[3, 0], np.inf))
-    spectral = tiny_btsf(fusion="spectral").fit(np.random.default_rng(0).standard_normal((8, 2, 40)))
+    spectral = tiny_btsf(fusion="spectral").fit(
+        np.random.default_rng(0).standard_normal((8, 2, 40))
+    )
     with pytest.raises(ValueError, match="no temporal encoder"):
         spectral.transform_timesteps(long_series)
     from skcontrast import BTSFTransformer

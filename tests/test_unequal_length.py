@@ -59,7 +59,9 @@ def test_btsf_fitted_on_one_length_still_checks_it():
 def test_different_channel_counts_are_rejected():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError):
-        tiny(BTSFTransformer).fit(as_df_list([rng.standard_normal((1, 10)), rng.standard_normal((2, 12))]))
+        tiny(BTSFTransformer).fit(
+            as_df_list([rng.standard_normal((1, 10)), rng.standard_normal((2, 12))])
+        )
 
 
 def test_classifier_unequal_lengths():

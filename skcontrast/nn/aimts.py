@@ -1,4 +1,5 @@
-"""AimTS (Chen, Huang et al., 2025): series encoder, projection heads, image branch.
+"""AimTS (Chen, Huang et al., 2025): series encoder, projection heads, image branch, and
+the fine-tuning network (encoder + linear head) of the classifier.
 
 The series encoder is channel-independent: each channel of a ``(B, C, T)`` batch is
 encoded as its own univariate series, so one encoder serves datasets of any channel count
@@ -7,6 +8,7 @@ and length (multi-source pretraining).
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from skcontrast.nn.dilated_conv import DilatedConvEncoder
@@ -56,3 +58,40 @@ class AimTSNetwork(nn.Module):
     def channel_embeddings(self, x):
         """Downstream embeddings ``(B, C, D)``: each channel max-pooled over time."""
         return self.timestep_features(x).amax(dim=-1)
+
+
+class FineTuneNetwork(nn.Module):
+    """AimTS series encoder + linear head on the concatenated per-channel max-pooled features.
+
+    The head reads features standardised with fixed statistics of the initial (pretrained or
+    random) encoder on the training series, so that a fresh head starts on unit-scale inputs
+    whatever the encoder's scale.
+    """
+
+    def __init__(self, n_channels, n_classes, hidden_channels, repr_dims, depth):
+        super().__init__()
+        self.series_encoder = DilatedConvEncoder(1, hidden_channels, repr_dims, depth, causal=False)
+        self.head = nn.Linear(n_channels * repr_dims, n_classes)
+        self.register_buffer("feature_mean", torch.zeros(n_channels * repr_dims))
+        self.register_buffer("feature_scale", torch.ones(n_channels * repr_dims))
+
+    def features(self, x):  # (B, C, T) -> (B, C * D)
+        B, C, T = x.shape
+        return self.series_encoder(x.reshape(B * C, 1, T)).amax(dim=-1).reshape(B, -1)
+
+    def forward(self, x):  # logits (B, n_classes)
+        return self.head((self.features(x) - self.feature_mean) / self.feature_scale)
+
+    @torch.no_grad()
+    def fit_feature_scaling(self, panels, batch_size, device):
+        """Feature statistics of the current encoder over numpy3D ``panels``."""
+        was_training = self.training
+        self.eval()
+        feats = torch.cat([
+            self.features(torch.from_numpy(p[i : i + batch_size]).to(device))
+            for p in panels
+            for i in range(0, len(p), batch_size)
+        ])  # fmt: skip
+        self.feature_mean.copy_(feats.mean(dim=0))
+        self.feature_scale.copy_(feats.std(dim=0, correction=0).clamp(min=1e-6))
+        self.train(was_training)

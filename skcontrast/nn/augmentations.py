@@ -65,7 +65,9 @@ def time_warping(x, generator, sigma=0.2, n_knots=4):
     T - 1, so the series keeps its endpoints and its duration.
     """
     B, _, T = x.shape
-    knots = (1 + sigma * torch.randn((B, 1, n_knots + 2), generator=generator, device=x.device)).clamp(min=0.1)
+    knots = (
+        1 + sigma * torch.randn((B, 1, n_knots + 2), generator=generator, device=x.device)
+    ).clamp(min=0.1)
     speed = torch.nn.functional.interpolate(knots, size=T, mode="linear", align_corners=True)[:, 0]
     warp = torch.cumsum(speed, dim=-1) - speed[:, :1]
     warp = warp / warp[:, -1:].clamp(min=1e-6) * (T - 1)

@@ -13,6 +13,7 @@ from torch.nn import functional as F
 
 from skcontrast.nn.dilated_conv import DilatedConvEncoder, PaddedConv1d
 
+
 def fill_missing(x: torch.Tensor) -> torch.Tensor:
     """Linear interpolation of NaN along the last axis (edges: the nearest observed value).
 
@@ -114,9 +115,7 @@ class CrossAggregation(nn.Module):
         self.bias = nn.Parameter(torch.empty(dim).uniform_(-bound, bound))
         # products of features grow with each loop: normalise before the convolution
         self.norm = nn.LayerNorm(dim)
-        self.conv = (
-            BiCausalConv(dim) if causal_axis else PaddedConv1d(dim, dim, 3, causal=False)
-        )
+        self.conv = BiCausalConv(dim) if causal_axis else PaddedConv1d(dim, dim, 3, causal=False)
 
     def seeded_reset_parameters(self, generator):
         """Redraw ``A``, ``W`` and ``bias`` as in ``__init__``, from ``generator`` (CPU)."""
@@ -158,28 +157,28 @@ class BTSFNetwork(nn.Module):
         self.fusion = fusion
         self.missing = missing
         self.spectrum = spectrum
-        self.m, self.n, d, l = temporal_size, spectral_size, repr_dims, rank
+        self.m, self.n, d = temporal_size, spectral_size, repr_dims
         self.uses_temporal = fusion != "spectral"
         self.uses_spectral = fusion != "temporal"
         if self.uses_temporal:
             self.temporal_encoder = DilatedConvEncoder(
                 in_channels, hidden_channels, d, temporal_depth, causal=True
             )
-            self.W_t = nn.Parameter(torch.randn(self.m, l) / self.m**0.5)
+            self.W_t = nn.Parameter(torch.randn(self.m, rank) / self.m**0.5)
         if self.uses_spectral:
             spec_channels = 2 * in_channels if spectrum == "complex" else in_channels
             self.spectral_encoder = DilatedConvEncoder(
                 spec_channels, hidden_channels, d, spectral_depth, causal=False
             )
-            self.W_s = nn.Parameter(torch.randn(self.n, l) / self.n**0.5)
+            self.W_s = nn.Parameter(torch.randn(self.n, rank) / self.n**0.5)
         if fusion == "bilinear":
-            self.U = nn.Parameter(torch.randn(self.m, l) / self.m**0.5)
-            self.V = nn.Parameter(torch.randn(self.n, l) / self.n**0.5)
+            self.U = nn.Parameter(torch.randn(self.m, rank) / self.m**0.5)
+            self.V = nn.Parameter(torch.randn(self.n, rank) / self.n**0.5)
             self.s2t = nn.ModuleList(
-                CrossAggregation(self.n, d, l, causal_axis=True) for _ in range(n_loops)
+                CrossAggregation(self.n, d, rank, causal_axis=True) for _ in range(n_loops)
             )
             self.t2s = nn.ModuleList(
-                CrossAggregation(self.m, d, l, causal_axis=False) for _ in range(n_loops)
+                CrossAggregation(self.m, d, rank, causal_axis=False) for _ in range(n_loops)
             )
 
     def seeded_reset_parameters(self, generator):
@@ -218,7 +217,7 @@ class BTSFNetwork(nn.Module):
             spec = self.spectral_encoder(self.spectral_input(x))
             F_s = F.adaptive_max_pool1d(spec, self.n).transpose(1, 2)
         if self.fusion == "bilinear":
-            for s2t, t2s in zip(self.s2t, self.t2s):
+            for s2t, t2s in zip(self.s2t, self.t2s, strict=True):
                 # both updates read the features of the previous loop
                 F_t, F_s = s2t(F_t, F_s), t2s(F_s, F_t)
         if self.uses_temporal:

@@ -78,10 +78,7 @@ class DilatedConvEncoder(nn.Module):
         self.input_fc = nn.Conv1d(in_channels, hidden_channels, 1)
         dims = [hidden_channels] * depth + [out_channels]
         self.blocks = nn.Sequential(
-            *[
-                ConvBlock(dims[i], dims[i + 1], kernel_size, 2**i, causal)
-                for i in range(depth)
-            ]
+            *[ConvBlock(dims[i], dims[i + 1], kernel_size, 2**i, causal) for i in range(depth)]
         )
         # depth 0 still has to reach out_channels
         self.output_fc = (

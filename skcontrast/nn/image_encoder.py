@@ -62,7 +62,7 @@ class ResNet18Encoder(nn.Module):
         self.maxpool = nn.MaxPool2d(3, 2, 1)
         widths = [width, 2 * width, 4 * width, 8 * width]
         previous = width
-        for i, (channels, stride) in enumerate(zip(widths, [1, 2, 2, 2]), start=1):
+        for i, (channels, stride) in enumerate(zip(widths, [1, 2, 2, 2], strict=True), start=1):
             blocks = [BasicBlock(previous, channels, stride), BasicBlock(channels, channels)]
             setattr(self, f"layer{i}", nn.Sequential(*blocks))
             previous = channels
@@ -109,8 +109,9 @@ def load_pretrained_weights(encoder: ResNet18Encoder, path) -> ResNet18Encoder:
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()
     ):
-        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict; "
-                         f"{_EXPECTED_FORMAT}")
+        raise ValueError(
+            f"{path} holds a {type(state).__name__}, not a state dict; {_EXPECTED_FORMAT}"
+        )
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}
     conv1 = state.get("conv1.weight")
     if conv1 is not None and conv1.ndim == 4 and conv1.shape[1] == 3:
@@ -121,8 +122,10 @@ def load_pretrained_weights(encoder: ResNet18Encoder, path) -> ResNet18Encoder:
     # BatchNorm fills in num_batches_tracked itself when old files lack it
     missing = sorted(k for k in set(own) - set(state) if not k.endswith("num_batches_tracked"))
     if missing or unexpected:
-        raise ValueError(f"{path} does not fit a ResNet-18 encoder: missing keys {missing[:5]}, "
-                         f"unexpected keys {unexpected[:5]}; {_EXPECTED_FORMAT}")
+        raise ValueError(
+            f"{path} does not fit a ResNet-18 encoder: missing keys {missing[:5]}, "
+            f"unexpected keys {unexpected[:5]}; {_EXPECTED_FORMAT}"
+        )
     for key, value in state.items():
         if value.shape != own[key].shape:
             raise ValueError(

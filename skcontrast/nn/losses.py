@@ -71,7 +71,9 @@ def hierarchical_contrast(z1: torch.Tensor, z2: torch.Tensor, alpha: float = 0.5
         z2 = F.max_pool1d(z2.transpose(1, 2), 2, ceil_mode=True).transpose(1, 2)
 
 
-def augmentation_contrast(p1: torch.Tensor, p2: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+def augmentation_contrast(
+    p1: torch.Tensor, p2: torch.Tensor, temperature: float = 0.1
+) -> torch.Tensor:
     """AimTS's intra-prototype loss over per-augmentation embeddings ``(A, B, D)``.
 
     Within a sample, augmentation ``a`` of view 1 has augmentation ``a`` of view 2 as its

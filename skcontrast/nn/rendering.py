@@ -68,7 +68,8 @@ def render_line_plots(x: torch.Tensor, value_range: torch.Tensor | None = None, 
 
 
 def tile_cells(cells: torch.Tensor) -> torch.Tensor:
-    """Tile per-channel cells ``(B, C, s, s)`` row-major into ``(B, 1, G s, G s)``, G = ceil(sqrt(C))."""
+    """Tile per-channel cells ``(B, C, s, s)`` row-major into ``(B, 1, G s, G s)``,
+    ``G = ceil(sqrt(C))``."""
     B, C, size, _ = cells.shape
     grid = math.ceil(math.sqrt(C))
     cells = torch.cat([cells, cells.new_zeros(B, grid * grid - C, size, size)], dim=1)

@@ -1,0 +1,234 @@
+"""What every torch-trained estimator in skcontrast shares, and the contract a method fills.
+
+:class:`TorchTrainingMixin` holds the training parameters' checks, seeding, the training
+loop's entry point and the scikit-learn glue once. A method implements the hooks of its
+training contract (each has a default where one makes sense):
+
+``_build_network(n_channels, n_timepoints)``
+    The network (also built on the ``meta`` device to check a weights file: no side effects).
+``_init_weights(network, seed)``
+    Initial weights from a generator of the fit's own (default: torch's schemes, seeded).
+``_training_loss(network, batch, step)``
+    THE training objective: a batch ``(B, C, T)`` to the loss, or to a dict of named loss
+    terms whose sum is the loss (recorded in ``loss_terms_``).
+``_make_optimizer(network)``
+    The optimiser (default: Adam at ``_learning_rate()`` with ``weight_decay``).
+``_training_context(network, panels, device, seed)``
+    A context manager around the training loop (default: nothing): prepares what the
+    objective needs, yields extra state to checkpoint (a module, or ``None``) and finishes
+    the network after the loop (e.g. loads a weight average).
+``_after_step(network, step)``
+    Runs after every optimiser step (default: nothing).
+``_default_n_iters(n_series)``, ``_min_shard_rows()``, ``_trains_on_single_series``
+    The step budget without ``n_iters``/``n_epochs``; rows every process needs per batch in
+    a process group; whether one series is enough for a step (labels, not negatives).
+
+The transformers add the encoders used at transform (``skcontrast._base``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+
+import numpy as np
+import torch
+from skbase._exceptions import NotFittedError as _SkbaseNotFittedError
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+from sklearn.utils import check_random_state
+
+from skcontrast import _checkpoint, _distributed
+from skcontrast._data import NORMALIZATIONS, check_panel, groups_by_length
+from skcontrast._torch_utils import STREAM_INIT, torch_generator
+from skcontrast._training import run_training
+from skcontrast._validation import Interval, Options, Rule, validate_params
+from skcontrast.nn.initialization import seeded_init_
+
+
+def _one_budget(est):
+    if est.n_iters is not None and est.n_epochs is not None:
+        raise ValueError(
+            f"{type(est).__name__}: set n_iters or n_epochs, not both (got n_iters={est.n_iters}, "
+            f"n_epochs={est.n_epochs})."
+        )
+
+
+# the training parameters every torch-trained estimator has, in the order they are checked
+TRAINING_CONSTRAINTS = {
+    "batch_size": [Interval("int", 1)],
+    "inference_batch_size": [Interval("int", 1)],
+    "n_iter_no_change": [Interval("int", 1)],
+    "checkpoint_every": [Interval("int", 1)],
+    # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
+    "n_iters": [Interval("int", 0), None],
+    "n_epochs": [Interval("int", 0), None],
+    "normalize": [Options(NORMALIZATIONS)],
+    "tol": [Interval("any", 0, closed="neither")],
+    "lr": [Interval("real", 0, closed="neither")],
+    "weight_decay": [Interval("any", 0)],
+    "max_time": [None, Interval("any", 0, closed="neither", unit="seconds")],
+}
+TRAINING_RULES = (Rule("n_epochs", _one_budget),)
+
+# attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
+# reset() (called first thing in fit) would delete them (sktime #10725, #11173)
+_SKLEARN_CALLBACK_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
+
+
+class NotFittedError(_SkbaseNotFittedError, _SklearnNotFittedError):
+    """Raised when a method needs a fitted estimator: both sktime's and scikit-learn's error."""
+
+
+class TorchTrainingMixin:
+    """What every torch-trained estimator shares: training parameters, seeding, and the
+    scikit-learn 1.9 glue (pipeline fix, tags). Used by the transformers and the classifier."""
+
+    _sklearn_estimator_type = "transformer"
+    # the parameter table (skcontrast._validation; not named _parameter_constraints, which
+    # scikit-learn's own checks read with its own constraint objects): a method extends it
+    # with its parameters, e.g. {**TRAINING_CONSTRAINTS, "rank": [Interval("int", 1)]}
+    _param_constraints = TRAINING_CONSTRAINTS
+    _param_rules = TRAINING_RULES
+    # True where one series is enough to take a training step (labels, not negatives)
+    _trains_on_single_series = False
+
+    # -- the training contract (see the module docstring) -----------------------------
+    def _build_network(self, n_channels: int, n_timepoints: int | None) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def _init_weights(self, network: torch.nn.Module, seed: int):
+        """Initial weights from a generator of the fit's own (thread-safe seeding), not from
+        torch's process-wide one that the network was built with."""
+        seeded_init_(network, torch_generator(seed, "cpu", STREAM_INIT))
+
+    def _training_loss(self, network, batch: torch.Tensor, step):
+        """The loss of one batch ``(B, C, T)``, or a dict of named terms whose sum is the
+        loss; ``step`` is a ``skcontrast._training.Step``."""
+        raise NotImplementedError
+
+    def _learning_rate(self) -> float:
+        """``lr``, or the method's default where ``lr=None`` means one."""
+        return self.lr
+
+    def _make_optimizer(self, network):
+        return torch.optim.Adam(
+            network.parameters(), lr=self._learning_rate(), weight_decay=self.weight_decay
+        )
+
+    @contextlib.contextmanager
+    def _training_context(self, network, panels, device, seed):
+        """Around the training loop: yields the extra state to checkpoint (a module) or None."""
+        yield None
+
+    def _after_step(self, network, step):
+        """After every optimiser step (e.g. update a weight average)."""
+
+    def _default_n_iters(self, n_series: int) -> int:
+        return 100
+
+    def _min_shard_rows(self) -> int:
+        """Rows each process needs per batch in a process group (0: any, even none)."""
+        return 0
+
+    def _train(self, network, panels, device, seed, targets=None):
+        """Optimise the network; returns (``_training.History``, stop reason)."""
+        with self._training_context(network, panels, device, seed) as extra_state:
+            return run_training(self, network, panels, device, seed, extra_state, targets)
+
+    def __sklearn_tags__(self):
+        # sktime estimators do not define scikit-learn's tags; GridSearchCV and the API
+        # checks of scikit-learn >= 1.6 read them
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags, TransformerTags
+
+        classifier = self._sklearn_estimator_type == "classifier"
+        return Tags(
+            estimator_type=self._sklearn_estimator_type,
+            target_tags=TargetTags(required=classifier),
+            transformer_tags=None if classifier else TransformerTags(),
+            classifier_tags=ClassifierTags() if classifier else None,
+            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=False),
+            requires_fit=True,
+            non_deterministic=False,
+        )
+
+    def reset(self):
+        """Reset to the post-init state, keeping scikit-learn's callback context."""
+        kept = {a: self.__dict__[a] for a in _SKLEARN_CALLBACK_ATTRS if a in self.__dict__}
+        super().reset()
+        self.__dict__.update(kept)
+        return self
+
+    def _check_params(self):
+        """Validate the parameters against the estimator's table (called at fit)."""
+        validate_params(self, self._param_constraints, self._param_rules)
+        if self.checkpoint_path:  # found now, not at the first save
+            _distributed.on_main(_checkpoint.check_path, self.checkpoint_path, type(self).__name__)
+
+    def _discard_checkpoint(self):
+        """Delete the checkpoint of a finished fit: it only serves to resume an unfinished one."""
+        if self.checkpoint_path:
+            _distributed.on_main(_checkpoint.discard, self.checkpoint_path, self.stop_reason_)
+
+    def _check_fitted_shape(self, X):
+        """Same channels and length as in fit, with scikit-learn's n_features wording."""
+        name = type(self).__name__
+        _, n_channels, n_timepoints = X.shape
+        if n_channels != self.n_channels_in_:
+            raise ValueError(
+                f"X has {n_channels} channel(s), but {name} was fitted on series with "
+                f"{self.n_channels_in_}; pass series with the same variables as in fit."
+            )
+        if self.n_timepoints_in_ is not None and n_timepoints != self.n_timepoints_in_:
+            n_features = n_channels * n_timepoints
+            raise ValueError(
+                f"X has {n_features} features, but {name} is expecting "
+                f"{self.n_features_in_} features as input: series have {n_timepoints} "
+                f"time points, the transformer was fitted on {self.n_timepoints_in_}. "
+                "Resample, pad or truncate them to that length."
+            )
+
+    def _check_input_shape(self, X):
+        """Hook: shapes a fitted estimator accepts (AimTS's encoder accepts any)."""
+        self._check_fitted_shape(X)
+
+    def _network_on(self, device):
+        """The fitted network on ``device``: itself on the CPU, else a copy (weights stay on
+        the CPU)."""
+        return self.network_ if device.type == "cpu" else copy.deepcopy(self.network_).to(device)
+
+    def _rows_by_length(self, X, rows_of):
+        """``rows_of(panel)`` for each equal-length group of ``X``, rows in input order.
+
+        Each group is validated and never padded, so a row never depends on the lengths of
+        the other series; a single group is returned without a copy.
+        """
+        groups = groups_by_length(X)
+        out = None
+        for index, panel in groups:
+            panel = check_panel(panel, type(self).__name__)
+            self._check_input_shape(panel)
+            values = rows_of(panel)
+            if len(groups) == 1:
+                return values
+            if out is None:
+                out = np.empty((len(X), values.shape[1]), dtype=values.dtype)
+            out[index] = values
+        return out
+
+    def check_is_fitted(self, method_name=None):
+        """Raise a NotFittedError that scikit-learn and sktime both recognise."""
+        try:
+            return super().check_is_fitted(method_name)
+        except _SkbaseNotFittedError as err:
+            raise NotFittedError(str(err)) from None
+
+    def _seed(self) -> int:
+        """A seed from ``random_state``; ``None`` draws fresh OS entropy, not np.random.
+
+        In a process group every rank uses rank 0's seed (same initial weights and batches).
+        """
+        if self.random_state is None:
+            seed = int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+        else:
+            seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return _distributed.broadcast_object(seed)

@@ -1,0 +1,3 @@
+"""The version of skcontrast (read by the package and by its build)."""
+
+__version__ = "0.1.0"

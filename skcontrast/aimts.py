@@ -1,0 +1,448 @@
+"""AimTS (Chen, Huang et al., 2025): the transformer, its objective and pretrained starts.
+
+The method in one place: :class:`AimTSTransformer` implements the training contract of
+``skcontrast._estimator`` (network, initial or pretrained weights, objective, optimiser,
+and a training context for the image branch and the weight average) and the encoders used
+at transform; :func:`aimts_loss` is its objective. The classifier reuses the pretrained
+starts (:func:`resolve_pretrained`, :func:`check_architecture`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.optim.swa_utils import AveragedModel
+
+from skcontrast import _distributed
+from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._estimator import TRAINING_CONSTRAINTS
+from skcontrast._images import IMAGE_KINDS, ImageContext
+from skcontrast._validation import Const, Interval, Options, Path
+from skcontrast.nn.aimts import AimTSNetwork
+from skcontrast.nn.augmentations import AUGMENTATIONS, augment
+from skcontrast.nn.image_encoder import ResNet18Encoder
+from skcontrast.nn.losses import (
+    augmentation_contrast,
+    hierarchical_instance_contrast,
+    series_image_contrast,
+)
+
+__all__ = ["AimTSTransformer"]
+
+# parameters that fix the network's shapes: a pretrained network must match them
+ARCHITECTURE = ("hidden_channels", "repr_dims", "depth", "projection_dims", "image", "image_width")
+CHANNEL_POOLINGS = ("concat", "mean", "max")
+
+_POSITIVE, _NON_NEGATIVE = [Interval("any", 0, closed="neither")], [Interval("any", 0)]
+# the training parameters, then the method's, in the order they are checked
+CONSTRAINTS = {
+    **TRAINING_CONSTRAINTS,
+    **dict.fromkeys(
+        ("hidden_channels", "repr_dims", "projection_dims", "image_size", "image_width"),
+        [Interval("int", 1)],
+    ),
+    "depth": [Interval("int", 0)],
+    "warmup_epochs": [Interval("int", 0)],
+    "max_channels": [Interval("int", 1), None],
+    "image": [Options(IMAGE_KINDS), None],
+    "image_encoder": [Const("scratch"), Path("the path of a local ResNet-18 weights file")],
+    **dict.fromkeys(("image_temperature", "intra_temperature", "mixup_alpha"), _POSITIVE),
+    **dict.fromkeys(("mixup_weight", "inter_weight", "intra_weight"), _NON_NEGATIVE),
+    "channel_pooling": [Options(CHANNEL_POOLINGS)],
+}
+
+
+class AimTSTransformer(BaseContrastiveTransformer):
+    """AimTS representations: prototype and series-image contrastive pretraining.
+
+    Implements Chen, Huang et al., "AimTS: Augmented Series and Image Contrastive Learning
+    for Time Series Classification" (2025). A channel-independent dilated-convolution
+    encoder is trained on two views, each made of five augmentations (jitter, scaling,
+    window slicing, time warping, window warping) of every series, with a two-level
+    prototype contrast (inter-prototype: hierarchical instance contrast between the views'
+    prototypes, the mean of each sample's projected augmentations; intra-prototype: each
+    augmentation against the same augmentation of the other view) and a CLIP-style contrast
+    between each series and an image of it (a line plot rendered in torch, or a pyts image),
+    with geodesic-mixup hard negatives. One warm-up epoch of the image loss, then
+    ``L_img + 0.9 L_inter + 0.1 L_intra``; ``transform`` uses the equal-weight running
+    average (SWA) of the encoder weights. Choices the paper leaves open are listed in the
+    docs page "AimTS: method notes".
+
+    ``fit`` also accepts a corpus: a list of panels with different lengths and channel
+    counts (batches come from one panel at a time, panels drawn in proportion to their
+    size). A fitted transformer encodes series of any length and channel count; start
+    another from it with ``pretrained=`` (a fitted transformer or a ``save_weights`` file;
+    ``n_iters=0`` uses it as is).
+
+    Parameters
+    ----------
+    hidden_channels : int, default=64
+    repr_dims : int, default=512
+        Width ``D`` of each channel's embedding.
+    depth : int, default=10
+        Residual blocks of the dilated encoder (dilation ``2**i``).
+    projection_dims : int, default=128
+        Output of the projection MLPs (``repr_dims -> 256 -> projection_dims``).
+    image : {"line", "gasf", "gadf", "mtf", "recurrence"} or None, default="line"
+        Images for the series-image contrast; ``None`` drops the image branch.
+    image_size : int, default=64
+        Pixels per channel cell; C channels fill a ``ceil(sqrt(C))`` square grid.
+    image_encoder : "scratch" or path, default="scratch"
+        ``"scratch"``: a ResNet-18 trained jointly. A path: a local torchvision-format
+        ResNet-18 state dict (e.g. ImageNet weights), loaded and frozen; each series' image
+        embedding is then computed once per fit.
+    image_width : int, default=64
+        ResNet-18 base width (64 is the standard network; smaller is faster).
+    image_temperature : float, default=0.1
+        Temperature of the series-image loss (not published).
+    intra_temperature : float, default=0.1
+        Temperature of the intra-prototype loss (cosine similarity; not published).
+    mixup_weight : float, default=0.5
+        Weight of the geodesic-mixup hard-negative term (not published).
+    mixup_alpha : float, default=0.1
+        Mixing weights ``lambda ~ Beta(alpha, alpha)``.
+    inter_weight, intra_weight : float, default=0.9, 0.1
+        Weights of the inter- and intra-prototype losses.
+    use_prototypes : bool, default=True
+        ``False`` (ablation): contrast each augmentation with its counterpart in the other
+        view instead of the prototypes.
+    warmup_epochs : int, default=1
+        Epochs of the image loss alone before the full objective.
+    swa : bool, default=True
+        Use the running average of the encoder weights (after the warm-up).
+    max_channels : int or None, default=None
+        Pretrain each batch on a random subset of at most this many channels (a CPU budget
+        knob: a step costs in proportion to channels x length x 10 augmented copies; the
+        channel-independent encoder makes a subset an unbiased stand-in). ``None``: all
+        channels, as the paper. ``transform`` always encodes every channel.
+    channel_pooling : {"concat", "mean", "max"}, default="concat"
+        How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
+        downstream choice) or averaged / maxed over channels (``D`` wide for any C).
+    pretrained : AimTSTransformer, path or None, default=None
+        Start from this fitted encoder (the architecture parameters must match);
+        ``n_iters=0`` or ``n_epochs=0`` uses it as is, more continues training on this data.
+    normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
+checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
+mixed_precision, verbose, random_state
+        As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``
+        means 30 steps (a CPU budget: one step encodes 10 augmented copies of each series).
+    lr : float, default=7e-4
+        AdamW learning rate.
+    weight_decay : float, default=0.01
+        AdamW weight decay.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The trained network (SWA-averaged series encoder), on the CPU.
+    loss_history_, n_iters_, stop_reason_, fit_time_, feature_mean_, feature_scale_
+        As in :class:`BTSFTransformer`.
+    loss_terms_ : dict of str to list of float
+        The weighted terms of the loss at each step, which sum to ``loss_history_``:
+        ``"image"`` (series-image contrast, with an image branch), ``"inter"`` and
+        ``"intra"`` (prototype contrasts; 0 during the warm-up).
+    n_channels_in_, n_timepoints_in_ : int or None
+        Shape of the training series; ``None`` where a corpus mixes them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcontrast import AimTSTransformer
+    >>> rng = np.random.default_rng(0)
+    >>> corpus = [rng.standard_normal((8, 1, 40)), rng.standard_normal((6, 3, 25))]
+    >>> small = dict(hidden_channels=8, repr_dims=16, depth=2, image_width=4, image_size=16,
+    ...              n_iters=3, random_state=0)
+    >>> encoder = AimTSTransformer(**small).fit(corpus)
+    >>> encoder.transform(rng.standard_normal((5, 2, 30))).shape
+    (5, 32)
+    """
+
+    _accepts_corpus = True
+    _layer_params = ("depth",)
+    _param_constraints = CONSTRAINTS
+
+    def __init__(
+        self,
+        hidden_channels=64,
+        repr_dims=512,
+        depth=10,
+        projection_dims=128,
+        image="line",
+        image_size=64,
+        image_encoder="scratch",
+        image_width=64,
+        image_temperature=0.1,
+        intra_temperature=0.1,
+        mixup_weight=0.5,
+        mixup_alpha=0.1,
+        inter_weight=0.9,
+        intra_weight=0.1,
+        use_prototypes=True,
+        warmup_epochs=1,
+        swa=True,
+        max_channels=None,
+        channel_pooling="concat",
+        pretrained=None,
+        normalize="zscore",
+        batch_size=16,
+        n_iters=None,
+        n_epochs=None,
+        max_time=None,
+        early_stopping=False,
+        checkpoint_path=None,
+        checkpoint_every=50,
+        n_iter_no_change=20,
+        tol=1e-3,
+        lr=7e-4,
+        weight_decay=0.01,
+        standardize=True,
+        inference_batch_size=256,
+        device="auto",
+        mixed_precision=True,
+        verbose=False,
+        random_state=None,
+    ):
+        self.hidden_channels = hidden_channels
+        self.repr_dims = repr_dims
+        self.depth = depth
+        self.projection_dims = projection_dims
+        self.image = image
+        self.image_size = image_size
+        self.image_encoder = image_encoder
+        self.image_width = image_width
+        self.image_temperature = image_temperature
+        self.intra_temperature = intra_temperature
+        self.mixup_weight = mixup_weight
+        self.mixup_alpha = mixup_alpha
+        self.inter_weight = inter_weight
+        self.intra_weight = intra_weight
+        self.use_prototypes = use_prototypes
+        self.warmup_epochs = warmup_epochs
+        self.swa = swa
+        self.max_channels = max_channels
+        self.channel_pooling = channel_pooling
+        self.pretrained = pretrained
+        self.normalize = normalize
+        self.batch_size = batch_size
+        self.n_iters = n_iters
+        self.n_epochs = n_epochs
+        self.max_time = max_time
+        self.early_stopping = early_stopping
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.standardize = standardize
+        self.inference_batch_size = inference_batch_size
+        self.device = device
+        self.mixed_precision = mixed_precision
+        self.verbose = verbose
+        self.random_state = random_state
+        super().__init__()
+
+    def _default_n_iters(self, n_series):
+        return 30
+
+    def _min_shard_rows(self):
+        """Rows each process needs per batch in a process group: the BatchNorm of an image
+        encoder trained from scratch cannot train on one row (or none)."""
+        return 2 if self.image is not None and self.image_encoder == "scratch" else 0
+
+    def _make_optimizer(self, network):
+        params = [p for p in network.parameters() if p.requires_grad]
+        return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def _build_network(self, n_channels, n_timepoints):
+        image_encoder = None
+        if self.image is not None:
+            image_encoder = ResNet18Encoder(in_channels=1, width=self.image_width)
+        return AimTSNetwork(
+            hidden_channels=self.hidden_channels,
+            repr_dims=self.repr_dims,
+            depth=self.depth,
+            projection_dims=self.projection_dims,
+            image_encoder=image_encoder,
+            image_dims=8 * self.image_width,
+        )
+
+    def _init_weights(self, network, seed):
+        super()._init_weights(network, seed)
+        if self.pretrained is not None:
+            load_pretrained(self, network)
+
+    @contextlib.contextmanager
+    def _training_context(self, network, panels, device, seed):
+        """The image context and the weight average (SWA, checkpointed) of the fit."""
+        has_images = network.image_encoder is not None
+        extras = _FitExtras(
+            images=ImageContext(self, network, panels, device) if has_images else None,
+            averaged=AveragedModel(network.series_encoder) if self.swa else None,
+            warmup_epochs=self.warmup_epochs if has_images else 0,
+        )
+        self._fit_extras = extras
+        try:
+            yield extras.averaged
+        finally:
+            del self._fit_extras  # training-time state only: not part of the fitted estimator
+        if extras.averaged is not None and int(extras.averaged.n_averaged) > 0:
+            network.series_encoder.load_state_dict(extras.averaged.module.state_dict())
+
+    def _training_loss(self, network, batch, step):
+        return aimts_loss(self, network, batch, step, self._fit_extras.images)
+
+    def _after_step(self, network, step):
+        # equal-weight running average of the encoder, from the end of the warm-up on
+        extras = self._fit_extras
+        if (
+            extras.averaged is not None
+            and step.index >= extras.warmup_epochs * step.steps_per_epoch
+        ):
+            extras.averaged.update_parameters(network.series_encoder)
+
+    def _encode(self, network, batch):
+        return network.channel_embeddings(batch)  # (B, C, D)
+
+    def _pool(self, features):
+        if self.channel_pooling == "mean":
+            return features.mean(axis=1)
+        if self.channel_pooling == "max":
+            return features.max(axis=1)
+        return features.reshape(len(features), -1)
+
+    def _encode_timesteps(self, network, batch):
+        # (B, C, D, T) per channel and step, channels pooled as in transform
+        h = network.timestep_features(batch).transpose(1, 3)  # (B, T, D, C)
+        if self.channel_pooling == "mean":
+            return h.mean(dim=-1)
+        if self.channel_pooling == "max":
+            return h.amax(dim=-1)
+        return h.transpose(2, 3).flatten(2)  # (B, T, C * D), channel-major as in _pool
+
+    def _check_input_shape(self, X):
+        """Any length and channel count: the encoder is channel-independent and max-pools time."""
+
+    def _check_channels(self, X):
+        """Any channel count (with ``channel_pooling="concat"`` the width follows it)."""
+
+    @classmethod
+    def get_test_params(cls, parameter_set="default"):
+        """Tiny configurations for sktime's and the package's own tests."""
+        tiny = dict(
+            hidden_channels=4, repr_dims=8, depth=1, projection_dims=4, image_size=8,
+            image_width=2, batch_size=4, n_iters=2, device="cpu", random_state=0,
+        )  # fmt: skip
+        return [
+            tiny,
+            {**tiny, "image": None, "channel_pooling": "mean", "use_prototypes": False},
+        ]
+
+
+def resolve_pretrained(est):
+    """``est.pretrained`` as a fitted AimTSTransformer (loading a weights file if a path)."""
+    source = est.pretrained
+    if isinstance(source, (str, os.PathLike)):
+        source = AimTSTransformer.load_weights(source)
+    if not isinstance(source, AimTSTransformer) or not source.is_fitted:
+        raise ValueError(
+            f"{type(est).__name__}: pretrained must be a fitted AimTSTransformer or the path of "
+            "a file written by its save_weights(); got an unfitted or other object (note that "
+            "clone() and GridSearchCV pass unfitted copies of estimator parameters: use a path "
+            "there)."
+        )
+    return source
+
+
+def check_architecture(est, source, params):
+    differ = {
+        p: (getattr(est, p), getattr(source, p))
+        for p in params
+        if getattr(est, p) != getattr(source, p)
+    }
+    if differ:
+        raise ValueError(
+            f"{type(est).__name__}: the pretrained encoder has another architecture; set these "
+            "parameters to the pretrained values (yours vs pretrained): "
+            + ", ".join(f"{p}={mine!r} vs {theirs!r}" for p, (mine, theirs) in differ.items())
+        )
+
+
+def load_pretrained(est, network):
+    """Start the whole AimTS ``network`` from ``est.pretrained``."""
+    source = resolve_pretrained(est)
+    check_architecture(est, source, ARCHITECTURE)
+    network.load_state_dict(source.network_.state_dict())
+
+
+@dataclass
+class _FitExtras:
+    """What AimTS's objective and step hook use during one fit (then deleted)."""
+
+    images: ImageContext | None  # None without an image branch
+    averaged: AveragedModel | None  # the weight average (SWA), None with swa=False
+    warmup_epochs: int  # epochs of the image loss alone
+
+
+def mixup_weights(alpha, n, generator, device) -> torch.Tensor:
+    """``n`` mixing weights ``lambda ~ Beta(alpha, alpha)``, shape ``(n, 1)``, from ``generator``.
+
+    torch's Beta sampler draws from the process-wide generator only: the draw is made by
+    numpy, seeded from ``generator`` (which stays the one source of randomness).
+    """
+    seed = torch.randint(0, 2**62, (1,), generator=generator, device=device).item()
+    lam = np.random.default_rng(seed).beta(alpha, alpha, size=(n, 1))
+    return torch.from_numpy(lam).float().to(device)
+
+
+def aimts_loss(est, network, x, step, images: ImageContext | None):
+    """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``.
+
+    Returns the named terms ``{"image", "inter", "intra"}`` (weighted; their sum is the
+    loss); ``"image"`` only with an image branch. Every random draw comes from
+    ``step.generator`` (torch's global generator if ``None``).
+    """
+    terms = {}
+    channels = None
+    generator = step.generator
+    if est.max_channels is not None and x.shape[1] > est.max_channels:
+        # the encoder is channel-independent: a random channel subset per batch is an
+        # unbiased, cheaper stand-in for all channels (a CPU budget knob)
+        channels = torch.randperm(x.shape[1], generator=generator, device=x.device)
+        channels = channels[: est.max_channels].sort().values
+        x = x[:, channels]
+    if network.image_encoder is not None:
+        # data-parallel: each rank encodes its shard, the losses see the gathered global batch
+        s = _distributed.gather(
+            network.series_head(network.series_embedding(_distributed.shard(x))), len(x)
+        )
+        v = network.image_head(images.features(network, x, step, channels))
+        lam = mixup_weights(est.mixup_alpha, x.shape[0], generator, x.device)
+        terms["image"] = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
+        if step.index < est.warmup_epochs * step.steps_per_epoch:
+            return terms
+    B, C, T = x.shape
+    n_aug = len(AUGMENTATIONS)
+    # two views, each the whole set of augmentations: (2 * A * B, C, T)
+    views = torch.cat([augment(x, generator), augment(x, generator)]).reshape(2 * n_aug * B, C, T)
+    h = network.timestep_features(_distributed.shard(views)).mean(
+        dim=1
+    )  # pool channels: (2AB, D, T)
+    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(
+        2, n_aug, B, T, -1
+    )
+    if est.use_prototypes:
+        prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
+        inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])
+    else:  # ablation: contrast each augmentation with its counterpart directly
+        inter = torch.stack(
+            [hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]
+        ).mean()
+    intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
+    terms["inter"] = est.inter_weight * inter
+    terms["intra"] = est.intra_weight * intra
+    return terms

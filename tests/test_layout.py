@@ -1,0 +1,145 @@
+"""The package's architecture: small modules and functions, layers, one training contract."""
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
+from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._estimator import TorchTrainingMixin
+
+PACKAGE = Path(__file__).resolve().parents[1] / "skcontrast"
+MAX_FILE_LINES, MAX_FUNCTION_LINES = 450, 80
+
+
+def _modules():
+    out = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _imports(module, path, modules):
+    """The skcontrast modules ``module`` imports (anywhere in it, functions included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name in modules)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.add(sub if sub in modules else node.module)
+    return {m for m in found if m in modules and m != module}
+
+
+def test_files_and_functions_stay_small():
+    long_files, long_functions = [], []
+    for path in _modules().values():
+        text = path.read_text()
+        if len(text.splitlines()) > MAX_FILE_LINES:
+            long_files.append(path.name)
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{path.name}:{node.name}")
+    assert not long_files and not long_functions
+
+
+def test_no_import_circle_and_layers_point_down():
+    modules = _modules()
+    graph = {m: _imports(m, p, modules) for m, p in modules.items()}
+    estimators = {m for m in modules if not m.rsplit(".", 1)[-1].startswith("_")}
+    estimators -= {m for m in modules if m.startswith("skcontrast.nn")}  # building blocks
+    for module, deps in graph.items():
+        if module.startswith("skcontrast.nn"):  # pure torch
+            assert all(d.startswith("skcontrast.nn") for d in deps), (module, deps)
+        elif module.rsplit(".", 1)[-1].startswith("_"):  # helpers never import estimators
+            assert not deps & estimators, (module, deps & estimators)
+
+    def reaches(start, target, seen):
+        for d in graph[start]:
+            if d == target or (d not in seen and not seen.add(d) and reaches(d, target, seen)):
+                return True
+        return False
+
+    circles = [m for m in graph if reaches(m, m, set())]
+    assert not circles, circles
+
+
+def test_no_probing_for_private_hooks():
+    """Hooks have defaults on the base: helpers call them instead of probing."""
+    for path in _modules().values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in (
+                "getattr",
+                "hasattr",
+            ):
+                name = node.args[1] if len(node.args) > 1 else None
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    assert not name.value.startswith("_"), f"{path.name}: probes {name.value}"
+
+
+def test_methods_implement_hooks_not_the_loop():
+    for cls in (BTSFTransformer, AimTSTransformer, AimTSClassifier):
+        assert "_train" not in vars(cls), f"{cls.__name__} re-implements the training loop"
+        assert "_training_loss" in vars(cls) and "_build_network" in vars(cls)
+    hooks = (
+        "_build_network",
+        "_init_weights",
+        "_training_loss",
+        "_make_optimizer",
+        "_training_context",
+        "_after_step",
+        "_default_n_iters",
+        "_min_shard_rows",
+    )
+    for hook in hooks:
+        assert hook in vars(TorchTrainingMixin), hook
+    for hook in ("_encode", "_encode_timesteps", "_pool"):
+        assert hook in vars(BaseContrastiveTransformer), hook
+
+
+class _MeanMatch(BaseContrastiveTransformer):
+    """A minimal method: the three hooks a new method needs, every other default kept."""
+
+    _training_params = BaseContrastiveTransformer._training_params
+
+    def __init__(self, normalize="zscore", batch_size=4, n_iters=3, n_epochs=None, max_time=None,
+                 early_stopping=False, checkpoint_path=None, checkpoint_every=50,
+                 n_iter_no_change=20, tol=1e-3, lr=1e-2, weight_decay=0.0, standardize=True,
+                 inference_batch_size=256, device="cpu", mixed_precision=False, verbose=False,
+                 random_state=0):  # fmt: skip
+        for name, value in list(locals().items()):
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+        super().__init__()
+
+    def _build_network(self, n_channels, n_timepoints):
+        return torch.nn.Conv1d(n_channels, 3, 3)
+
+    def _training_loss(self, network, batch, step):
+        z = network(torch.nan_to_num(batch)).mean(dim=-1)
+        return {"spread": -z.std(dim=0).mean(), "size": z.square().mean()}
+
+    def _encode(self, network, batch):
+        return network(torch.nan_to_num(batch)).amax(dim=-1)
+
+
+def test_a_new_method_needs_only_the_contract(panel):
+    X, _ = panel
+    est = _MeanMatch().fit(X)
+    assert est.n_iters_ == 3 and list(est.loss_terms_) == ["spread", "size"]
+    assert est.transform(X).shape == (len(X), 3)
+    again = _MeanMatch().fit(X)
+    np.testing.assert_array_equal(est.transform(X).to_numpy(), again.transform(X).to_numpy())
+
+
+def test_aimts_training_state_does_not_outlive_the_fit(panel):
+    X, _ = panel
+    est = AimTSTransformer(**AimTSTransformer.get_test_params()[0]).fit(X)
+    assert not hasattr(est, "_fit_extras")

@@ -148,6 +148,15 @@ def run_dataset(job):
     return rows
 
 
+def run_dataset_safely(job):
+    """:func:`run_dataset`, with a failure reported instead of ending the whole run."""
+    try:
+        return run_dataset(job)
+    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
+        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
+        return []
+
+
 def run(datasets, seeds):
     done = pd.read_csv(CSV) if CSV.exists() else None
     jobs = []
@@ -159,7 +168,7 @@ def run(datasets, seeds):
             jobs.append((name, seeds, todo))
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
-        for rows in pool.map(run_dataset, jobs):
+        for rows in pool.map(run_dataset_safely, jobs):
             pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
 
 

@@ -266,7 +266,7 @@ def report():
         ax.set_title(f"BTSF vs {label}: {wtl(b, other)} (W/T/L)", fontsize=10)
         ax.set_xlim(0, 1.02)
         ax.set_ylim(0, 1.02)
-    fig.suptitle(f"Dev suite ({len(order)} datasets, mean of {len(seeds)} seeds)")
+    fig.suptitle(f"Dev suite ({len(order)} datasets; mean over the seeds run on each)")
     fig.tight_layout()
     fig.savefig(RESULTS / "classification.png", dpi=120)
 

@@ -79,7 +79,8 @@ def report():
         "",
         f"Machine: {machine()}. Default `Pipeline([BTSFTransformer(random_state=seed), "
         f"LogisticRegression()])`; {table.shape[0]} equal-length datasets of the quick subset; "
-        f"seeds {sorted(df.seed.unique())}; a fraction of the points set to NaN at random.",
+        f"seeds {sorted(int(s) for s in df.seed.unique())}; a fraction of the points set to NaN "
+        "at random.",
         "",
         "| dataset | " + " | ".join(f"{v} {int(r * 100)} %" for v, r in cols) + " |",
         "|---|" + "---|" * len(cols),

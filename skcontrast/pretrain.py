@@ -360,6 +360,11 @@ def main(argv=None) -> int:
         started_group = _distributed.init_from_env(backend)
         try:
             _pretrain(args)
+            if started_group:
+                # every rank is done with the group before any tears it down: a rank that
+                # exits while another still talks to it made gloo abort ("terminate called
+                # without an active exception") after a successful run
+                torch.distributed.barrier()
         finally:
             if started_group:
                 torch.distributed.destroy_process_group()

@@ -47,8 +47,11 @@ CSV = RESULTS / "btsf_recipe.csv"
 
 def readout_features(rep, X, readout):
     """Features of one readout from the fitted network (candidates not in the package yet
-    are computed here from the network's parts)."""
-    from skcontrast.nn.btsf import multiscale_max_pool
+    are computed here from the network's parts, as the package's own readout reads them)."""
+    import torch
+
+    from skcontrast._data import check_panel, normalize_panel
+    from skcontrast.nn.btsf import fill_missing, multiscale_max_pool
 
     if readout in ("fused", "multiscale"):
         rep.readout = readout  # an attribute write: set_params would reset the fitted state
@@ -57,6 +60,8 @@ def readout_features(rep, X, readout):
 
     def encode(batch):
         x = rep._instances(batch)
+        if net.missing == "interpolate":
+            x = fill_missing(x)
         enc = net.temporal_encoder
         observed = ~torch.isnan(x).any(dim=1, keepdim=True)
         h = enc.input_fc(torch.nan_to_num(x)) * observed
@@ -74,16 +79,11 @@ def readout_features(rep, X, readout):
             parts += layers[:-1]
         return torch.cat(parts, 1).reshape(batch.shape[0], -1)
 
-    import torch
-
-    from skcontrast._data import check_panel, normalize_panel
-
-    rep.readout = "multiscale"
     out = []
-    for _, panel in rep_groups(X):
+    for index, panel in rep_groups(X):
         panel = normalize_panel(check_panel(panel, "x"), rep.normalize)
         with torch.inference_mode():
-            out.append((_, encode(torch.from_numpy(panel)).numpy()))
+            out.append((index, encode(torch.from_numpy(panel)).numpy()))
     rows = np.empty((sum(len(i) for i, _ in out), out[0][1].shape[1]), dtype=np.float32)
     for index, values in out:
         rows[index] = values

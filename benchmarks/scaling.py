@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
-import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, machine
+from _common import DEFAULT_DATA, RESULTS, machine, peak_rss_mb
 
 DATASETS = {"PenDigits": "uea", "ElectricDevices": "ucr", "FordA": "ucr"}
 FACTORS = [1, 4, 16]
@@ -51,15 +50,11 @@ def estimator_class(kind):
     return {"btsf": BTSFTransformer, "aimts": AimTSTransformer}[kind]
 
 
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def job(args):
     """One fit or one transform, in its own process."""
     kind, name, factor, step, data_dir, weights = args
     X = np.concatenate([load_train(name, Path(data_dir))] * factor)
-    before = peak_mb()
+    before = peak_rss_mb()
     start = time.perf_counter()
     if step == "fit":
         est = estimator_class(kind)(**SMALL[kind]).fit(X)
@@ -72,7 +67,7 @@ def job(args):
     return {
         "estimator": kind, "dataset": name, "factor": factor, "step": step, "n_series": len(X),
         "seconds": seconds, "series_per_s": len(X) / seconds, "input_mb": X.nbytes / 2**20,
-        "output_mb": out_mb, "peak_rss_mb": peak_mb(), "rss_before_mb": before,
+        "output_mb": out_mb, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
     }  # fmt: skip
 
 

@@ -188,13 +188,16 @@ class BTSFNetwork(nn.Module):
             if param is not None:
                 param.copy_(torch.randn(param.shape, generator=generator) / param.shape[0] ** 0.5)
 
-    def spectral_input(self, x):
-        """FFT of each channel along time, as real+imag channels or log-magnitude."""
+    def spectral_input(self, x, filled=False):
+        """FFT of each channel along time, as real+imag channels or log-magnitude.
+
+        ``filled=True``: ``x`` has no missing values left (skips the scan for them)."""
         # FFTs run in float32 even under bf16 autocast (no bf16 FFT kernels)
         with torch.autocast(device_type=x.device.type, enabled=False):
             # missing values are linearly interpolated: a zero (the series mean) at each
             # gap would put broadband energy into every frequency
-            spec = torch.fft.rfft(fill_missing(x.float()), dim=-1, norm="ortho")
+            x = x.float() if filled else fill_missing(x.float())
+            spec = torch.fft.rfft(x, dim=-1, norm="ortho")
             if self.spectrum == "complex":
                 return torch.cat([spec.real, spec.imag], dim=1)
             return torch.log1p(spec.abs())
@@ -214,7 +217,8 @@ class BTSFNetwork(nn.Module):
             # max-pool to m fixed positions: (B, m, d) for any series length
             F_t = F.adaptive_max_pool1d(h_t, self.m).transpose(1, 2)
         if self.uses_spectral:
-            spec = self.spectral_encoder(self.spectral_input(x))
+            filled = self.missing == "interpolate"  # encode() filled them above
+            spec = self.spectral_encoder(self.spectral_input(x, filled=filled))
             F_s = F.adaptive_max_pool1d(spec, self.n).transpose(1, 2)
         if self.fusion == "bilinear":
             for s2t, t2s in zip(self.s2t, self.t2s, strict=True):

@@ -126,6 +126,10 @@ class TorchTrainingMixin:
     def _default_n_iters(self, n_series: int) -> int:
         return 100
 
+    def _inference_rows(self, shape) -> int:
+        """Series per inference chunk for a panel of ``shape`` (n, C, T)."""
+        return self.inference_batch_size
+
     def _min_shard_rows(self) -> int:
         """Rows each process needs per batch in a process group (0: any, even none)."""
         return 0

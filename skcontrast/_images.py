@@ -156,7 +156,7 @@ class ImageContext:
         return tile_cells(cells if channels is None else cells[:, channels.cpu()])
 
     def _embed_panel(self, network, panel, dataset):
-        out, size = [], self.est.inference_batch_size
+        out, size = [], self.est._inference_rows(panel.shape)
         for start in range(0, len(panel), size):
             idx = np.arange(start, min(start + size, len(panel)))
             x = torch.from_numpy(panel[idx]).to(self.device)

@@ -9,6 +9,17 @@ import torch
 
 from skcontrast._torch_utils import autocast
 
+# channel-independent encoders: a chunk holds at most inference_batch_size x this many
+# channel-steps (256 univariate series of 512 steps: about 0.3 GB per 512-wide activation)
+CHUNK_STEPS = 512
+
+
+def channel_independent_rows(batch_size: int, shape) -> int:
+    """Series per chunk for an encoder that runs every channel as its own series: at most
+    ``batch_size`` series and ``batch_size * CHUNK_STEPS`` channel-steps (at least one)."""
+    _, n_channels, n_timepoints = shape
+    return max(1, min(batch_size, batch_size * CHUNK_STEPS // max(1, n_channels * n_timepoints)))
+
 
 def release_device_memory(device):
     """Return the cached blocks of a CUDA device to the driver (no-op elsewhere)."""
@@ -17,14 +28,14 @@ def release_device_memory(device):
 
 
 def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray:
-    """``fn`` over chunks of ``est.inference_batch_size`` rows (bounded memory), as numpy.
+    """``fn`` over chunks of ``est._inference_rows(X.shape)`` rows (bounded memory), as numpy.
 
     ``prepare`` (e.g. normalisation) is applied to each numpy chunk, so no transformed copy
     of the whole panel is ever made. On CUDA out-of-memory the chunk is halved and retried,
     with a warning.
     """
     name, out, start = type(est).__name__, None, 0
-    chunk = min(est.inference_batch_size, max(len(X), 1))
+    chunk = min(est._inference_rows(X.shape), max(len(X), 1))
     with torch.inference_mode():
         while start < len(X):
             rows = X[start : start + chunk]

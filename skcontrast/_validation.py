@@ -68,13 +68,14 @@ class Interval:
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         low = f"{'>=' if self.closed in ('left', 'both') else '>'} {self.low}"
-        if self.kind == "int":
+        if self.kind == "int" and self.high is None:
             return f"an integer {low}{unit}"
         if self.high is None:
             return f"a number {low}{unit}" if self.kind == "number" else f"{low}{unit}"
         left = "[" if self.closed in ("left", "both") else "("
         right = "]" if self.closed in ("right", "both") else ")"
-        return f"in {left}{self.low}, {self.high}{right}{unit}"
+        kind = "an integer " if self.kind == "int" else ""
+        return f"{kind}in {left}{self.low}, {self.high}{right}{unit}"
 
 
 @dataclass(frozen=True)

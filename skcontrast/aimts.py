@@ -13,23 +13,19 @@ import contextlib
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from skcontrast import _distributed
+from skcontrast import pretrained as shipped
+from skcontrast._aimts_loss import aimts_loss
 from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._estimator import TRAINING_CONSTRAINTS
 from skcontrast._images import IMAGE_KINDS, ImageContext
+from skcontrast._inference import channel_independent_rows
 from skcontrast._validation import Const, Interval, Options, Path
 from skcontrast.nn.aimts import AimTSNetwork
-from skcontrast.nn.augmentations import AUGMENTATIONS, augment
+from skcontrast.nn.augmentations import AUGMENTATIONS
 from skcontrast.nn.image_encoder import ResNet18Encoder
-from skcontrast.nn.losses import (
-    augmentation_contrast,
-    hierarchical_instance_contrast,
-    series_image_contrast,
-)
 
 __all__ = ["AimTSTransformer"]
 
@@ -46,6 +42,8 @@ CONSTRAINTS = {
         [Interval("int", 1)],
     ),
     "depth": [Interval("int", 0)],
+    "n_augmentations": [Interval("int", 2, len(AUGMENTATIONS), closed="both")],
+    "crop_length": [Interval("int", 2), None],
     "warmup_epochs": [Interval("int", 0)],
     "max_channels": [Interval("int", 1), None],
     "image": [Options(IMAGE_KINDS), None],
@@ -61,8 +59,9 @@ class AimTSTransformer(BaseContrastiveTransformer):
 
     Implements Chen, Huang et al., "AimTS: Augmented Series and Image Contrastive Learning
     for Time Series Classification" (2025). A channel-independent dilated-convolution
-    encoder is trained on two views, each made of five augmentations (jitter, scaling,
-    window slicing, time warping, window warping) of every series, with a two-level
+    encoder is trained on two views, each made of augmentations (drawn per step from
+    jitter, scaling, window slicing, time warping, window warping: all five in the paper,
+    two by default, on windows of at most ``crop_length`` steps) of every series, with a two-level
     prototype contrast (inter-prototype: hierarchical instance contrast between the views'
     prototypes, the mean of each sample's projected augmentations; intra-prototype: each
     augmentation against the same augmentation of the other view) and a CLIP-style contrast
@@ -95,8 +94,10 @@ class AimTSTransformer(BaseContrastiveTransformer):
         ``"scratch"``: a ResNet-18 trained jointly. A path: a local torchvision-format
         ResNet-18 state dict (e.g. ImageNet weights), loaded and frozen; each series' image
         embedding is then computed once per fit.
-    image_width : int, default=64
-        ResNet-18 base width (64 is the standard network; smaller is faster).
+    image_width : int, default=32
+        ResNet-18 base width: 64 is the standard network (the paper's, and the only width
+        ImageNet weights fit); the default 32 is 4x cheaper and keeps a pretrained encoder
+        file under 20 MB (see "AimTS: method notes").
     image_temperature : float, default=0.1
         Temperature of the series-image loss (not published).
     intra_temperature : float, default=0.1
@@ -107,6 +108,13 @@ class AimTSTransformer(BaseContrastiveTransformer):
         Mixing weights ``lambda ~ Beta(alpha, alpha)``.
     inter_weight, intra_weight : float, default=0.9, 0.1
         Weights of the inter- and intra-prototype losses.
+    n_augmentations : int in [2, 5], default=2
+        Augmentations per view and step, drawn from the five (the same ones in both views):
+        a step costs in proportion. 5 is the paper's setting.
+    crop_length : int or None, default=256
+        The prototype contrast sees a random window of at most this many steps of each
+        series, so a step's cost stops growing with series length (the image branch still
+        sees whole series). ``None``: whole series, as the paper.
     use_prototypes : bool, default=True
         ``False`` (ablation): contrast each augmentation with its counterpart in the other
         view instead of the prototypes.
@@ -122,14 +130,19 @@ class AimTSTransformer(BaseContrastiveTransformer):
     channel_pooling : {"concat", "mean", "max"}, default="concat"
         How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
         downstream choice) or averaged / maxed over channels (``D`` wide for any C).
-    pretrained : AimTSTransformer, path or None, default=None
-        Start from this fitted encoder (the architecture parameters must match);
-        ``n_iters=0`` or ``n_epochs=0`` uses it as is, more continues training on this data.
+    pretrained : AimTSTransformer, path, name or None, default=None
+        Start from this fitted encoder (the architecture parameters must match): a fitted
+        transformer, a ``save_weights`` file, or the name of an encoder shipped with the
+        package (``"base"``; see ``skcontrast.pretrained.available()``). ``n_iters=0`` or
+        ``n_epochs=0`` uses it as is, more continues training on this data.
     normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
 checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
 mixed_precision, verbose, random_state
-        As in :class:`BTSFTransformer`; ``batch_size=16`` as the paper, ``n_iters=None``
-        means 30 steps (a CPU budget: one step encodes 10 augmented copies of each series).
+        As in :class:`BTSFTransformer` (a chunk of ``inference_batch_size`` series is also
+        kept under ``inference_batch_size * 512`` channel-steps, since every channel is
+        encoded as its own series); ``batch_size=16`` as the paper, ``n_iters=None``
+        means 30 steps (a CPU budget: one step encodes ``2 * n_augmentations`` augmented
+        copies of each series).
     lr : float, default=7e-4
         AdamW learning rate.
     weight_decay : float, default=0.01
@@ -174,7 +187,7 @@ mixed_precision, verbose, random_state
         image="line",
         image_size=64,
         image_encoder="scratch",
-        image_width=64,
+        image_width=32,
         image_temperature=0.1,
         intra_temperature=0.1,
         mixup_weight=0.5,
@@ -182,6 +195,8 @@ mixed_precision, verbose, random_state
         inter_weight=0.9,
         intra_weight=0.1,
         use_prototypes=True,
+        n_augmentations=2,
+        crop_length=256,
         warmup_epochs=1,
         swa=True,
         max_channels=None,
@@ -221,6 +236,8 @@ mixed_precision, verbose, random_state
         self.inter_weight = inter_weight
         self.intra_weight = intra_weight
         self.use_prototypes = use_prototypes
+        self.n_augmentations = n_augmentations
+        self.crop_length = crop_length
         self.warmup_epochs = warmup_epochs
         self.swa = swa
         self.max_channels = max_channels
@@ -253,6 +270,9 @@ mixed_precision, verbose, random_state
         """Rows each process needs per batch in a process group: the BatchNorm of an image
         encoder trained from scratch cannot train on one row (or none)."""
         return 2 if self.image is not None and self.image_encoder == "scratch" else 0
+
+    def _inference_rows(self, shape):
+        return channel_independent_rows(self.inference_batch_size, shape)
 
     def _make_optimizer(self, network):
         params = [p for p in network.parameters() if p.requires_grad]
@@ -346,14 +366,23 @@ mixed_precision, verbose, random_state
 def resolve_pretrained(est):
     """``est.pretrained`` as a fitted AimTSTransformer (loading a weights file if a path)."""
     source = est.pretrained
+    if shipped.is_name(source):
+        source = shipped.weights_path(source)
     if isinstance(source, (str, os.PathLike)):
+        if not os.path.exists(source):
+            raise FileNotFoundError(
+                f"{type(est).__name__}: pretrained={est.pretrained!r} is neither a file nor the "
+                f"name of a shipped encoder (skcontrast.pretrained.available(): "
+                f"{shipped.available()})"
+            )
         source = AimTSTransformer.load_weights(source)
     if not isinstance(source, AimTSTransformer) or not source.is_fitted:
         raise ValueError(
-            f"{type(est).__name__}: pretrained must be a fitted AimTSTransformer or the path of "
-            "a file written by its save_weights(); got an unfitted or other object (note that "
-            "clone() and GridSearchCV pass unfitted copies of estimator parameters: use a path "
-            "there)."
+            f"{type(est).__name__}: pretrained must be a fitted AimTSTransformer, the path of "
+            "a file written by its save_weights(), or the name of a shipped encoder "
+            f"({shipped.available()}); got an unfitted or other object (note that clone() "
+            "and GridSearchCV pass unfitted copies of estimator parameters: use a path or a "
+            "name there)."
         )
     return source
 
@@ -386,63 +415,3 @@ class _FitExtras:
     images: ImageContext | None  # None without an image branch
     averaged: AveragedModel | None  # the weight average (SWA), None with swa=False
     warmup_epochs: int  # epochs of the image loss alone
-
-
-def mixup_weights(alpha, n, generator, device) -> torch.Tensor:
-    """``n`` mixing weights ``lambda ~ Beta(alpha, alpha)``, shape ``(n, 1)``, from ``generator``.
-
-    torch's Beta sampler draws from the process-wide generator only: the draw is made by
-    numpy, seeded from ``generator`` (which stays the one source of randomness).
-    """
-    seed = torch.randint(0, 2**62, (1,), generator=generator, device=device).item()
-    lam = np.random.default_rng(seed).beta(alpha, alpha, size=(n, 1))
-    return torch.from_numpy(lam).float().to(device)
-
-
-def aimts_loss(est, network, x, step, images: ImageContext | None):
-    """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``.
-
-    Returns the named terms ``{"image", "inter", "intra"}`` (weighted; their sum is the
-    loss); ``"image"`` only with an image branch. Every random draw comes from
-    ``step.generator`` (torch's global generator if ``None``).
-    """
-    terms = {}
-    channels = None
-    generator = step.generator
-    if est.max_channels is not None and x.shape[1] > est.max_channels:
-        # the encoder is channel-independent: a random channel subset per batch is an
-        # unbiased, cheaper stand-in for all channels (a CPU budget knob)
-        channels = torch.randperm(x.shape[1], generator=generator, device=x.device)
-        channels = channels[: est.max_channels].sort().values
-        x = x[:, channels]
-    if network.image_encoder is not None:
-        # data-parallel: each rank encodes its shard, the losses see the gathered global batch
-        s = _distributed.gather(
-            network.series_head(network.series_embedding(_distributed.shard(x))), len(x)
-        )
-        v = network.image_head(images.features(network, x, step, channels))
-        lam = mixup_weights(est.mixup_alpha, x.shape[0], generator, x.device)
-        terms["image"] = series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
-        if step.index < est.warmup_epochs * step.steps_per_epoch:
-            return terms
-    B, C, T = x.shape
-    n_aug = len(AUGMENTATIONS)
-    # two views, each the whole set of augmentations: (2 * A * B, C, T)
-    views = torch.cat([augment(x, generator), augment(x, generator)]).reshape(2 * n_aug * B, C, T)
-    h = network.timestep_features(_distributed.shard(views)).mean(
-        dim=1
-    )  # pool channels: (2AB, D, T)
-    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views)).reshape(
-        2, n_aug, B, T, -1
-    )
-    if est.use_prototypes:
-        prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
-        inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])
-    else:  # ablation: contrast each augmentation with its counterpart directly
-        inter = torch.stack(
-            [hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]
-        ).mean()
-    intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
-    terms["inter"] = est.inter_weight * inter
-    terms["intra"] = est.intra_weight * intra
-    return terms

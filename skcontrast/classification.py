@@ -16,7 +16,7 @@ from skcontrast._data import (
     warn_if_transposed,
 )
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
-from skcontrast._inference import apply_in_batches
+from skcontrast._inference import apply_in_batches, channel_independent_rows
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._validation import Interval
 from skcontrast.aimts import check_architecture, resolve_pretrained
@@ -36,9 +36,11 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
 
     Parameters
     ----------
-    pretrained : AimTSTransformer, path or None, default=None
-        A fitted ``AimTSTransformer`` or a file written by its ``save_weights``; its series
-        encoder initialises this one (architecture parameters must match).
+    pretrained : AimTSTransformer, path, name or None, default=None
+        A fitted ``AimTSTransformer``, a file written by its ``save_weights``, or the name of
+        an encoder shipped with the package (``"base"``, see
+        ``skcontrast.pretrained.available()``); its series encoder initialises this one
+        (architecture parameters must match).
     hidden_channels, repr_dims, depth : int, default=64, 512, 10
         Encoder architecture (as ``AimTSTransformer``).
     normalize : {"zscore", None}, default="zscore"
@@ -166,6 +168,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
         )
 
+    def _inference_rows(self, shape):
+        return channel_independent_rows(self.inference_batch_size, shape)
+
     def _training_loss(self, network, batch, step):
         labels = step.targets.to(batch.device)
         return {"cross_entropy": F.cross_entropy(network(batch).float(), labels)}
@@ -230,7 +235,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             # thread-safe: initial weights from the fit's own generator (no global RNG)
             self._init_weights(network, seed)
             network = network.to(device)
-            network.fit_feature_scaling(panels, self.inference_batch_size, device)
+            rows = min(self._inference_rows(p.shape) for p in panels)
+            network.fit_feature_scaling(panels, rows, device)
             history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
         self.loss_history_, self.loss_terms_ = history.total, history.terms
         self.n_iters_ = len(self.loss_history_)

@@ -74,3 +74,16 @@ def test_readme_anomaly_example_flags_the_injected_spike(capsys):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_examples_compile(path):
     compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_readme_pretrained_example_runs_as_pasted(capsys):
+    """The shipped-encoder snippet, on the data the first snippet loads (its BTSF fit left out)."""
+    first = next(b for b in _code_blocks("python") if "BTSFTransformer(random_state=0)" in b)
+    setup = "\n".join(line for line in first.splitlines() if not line.startswith(("pipe", "print")))
+    snippet = next(b for b in _code_blocks("python") if 'pretrained="base"' in b)
+    namespace = {}
+    exec(compile(setup + "\n" + snippet, "README.md", "exec"), namespace)  # noqa: S102
+    probe_accuracy = float(capsys.readouterr().out.split()[0])
+    assert 0.7 < probe_accuracy <= 1.0  # GunPoint, frozen base + LogisticRegression
+    clf = namespace["clf"]
+    assert clf.n_iters_ == 100 and clf.score(namespace["X_test"], namespace["y_test"]) > 0.7

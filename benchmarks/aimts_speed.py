@@ -1,0 +1,256 @@
+"""AimTS step cost and the quality it buys: the paper's step vs the default bounded step.
+
+    python benchmarks/aimts_speed.py --part steps     # seconds per training step, T = 128/500/1500
+    python benchmarks/aimts_speed.py --part quality   # linear-probe accuracy, same sets, per config
+    python benchmarks/aimts_speed.py --part memory    # peak memory of default fits, largest sets
+    python benchmarks/aimts_speed.py --report         # tables from the saved CSVs
+
+The paper's step augments each series five ways in each view, over its whole length, and
+trains a standard ResNet-18 (width 64) on the images. The default step draws two of the
+five augmentations per step (the same two in both views), crops the series of the
+prototype contrast to a random window of at most 256 steps, and uses a ResNet-18 of width
+32 (the image branch still sees the whole series). ``quality`` fits
+``Pipeline([AimTSTransformer(**config), LogisticRegression()])`` on dev sets outside the
+pretrained encoder's transfer-validation group, one fresh process per fit, one at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import DEFAULT_DATA, RESULTS, load, machine, peak_rss_mb
+
+PAPER = {"n_augmentations": 5, "crop_length": None, "image_width": 64}
+CONFIGS = {
+    "paper step, 30 steps": PAPER,
+    "default step, 30 steps": {},
+    "default step, 100 steps": {"n_iters": 100},
+}
+# dev sets outside the transfer-validation group of the pretrained base (see pretrain_base.py)
+QUALITY_SETS = [
+    "ArrowHead",
+    "OSULeaf",
+    "SyntheticControl",
+    "MiddlePhalanxTW",
+    "DistalPhalanxTW",
+    "CricketX",
+    "Epilepsy",
+    "NATOPS",
+]
+SEEDS = [0, 1]
+# the dev suite's largest sets: most series, longest series, most channels
+MEMORY_SETS = [
+    "Crop",
+    "ElectricDevices",
+    "FordA",
+    "PigAirwayPressure",
+    "EOGHorizontalSignal",
+    "UWaveGestureLibrary",
+    "NATOPS",
+]
+
+
+def memory_job(name, data_dir):
+    from skcontrast import AimTSTransformer
+
+    (X, _), _ = load(name, Path(data_dir))
+    start = time.perf_counter()
+    AimTSTransformer(random_state=0).fit(X).transform(X)
+    return {
+        "dataset": name,
+        "shape": "x".join(map(str, X.shape)),
+        "fit_transform_s": time.perf_counter() - start,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def memory_part(data_dir):
+    rows = []
+    ctx = mp.get_context("spawn")
+    for name in MEMORY_SETS:
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            rows.append(pool.submit(memory_job, name, str(data_dir)).result())
+        print(rows[-1], flush=True)
+        pd.DataFrame(rows).to_csv(RESULTS / "aimts_speed_memory.csv", index=False)
+
+
+def step_seconds(T, params, repeats=3):
+    import torch
+
+    from skcontrast import AimTSTransformer
+    from skcontrast._aimts_loss import aimts_loss
+    from skcontrast._images import ImageContext
+
+    X = np.random.default_rng(0).standard_normal((64, 1, T)).astype("float32")
+    est = AimTSTransformer(device="cpu", random_state=0, **params)
+    network = est._build_network(1, T)
+    optimizer = est._make_optimizer(network)
+    images = ImageContext(est, network, [X], "cpu")
+
+    class Step:  # a step after the warm-up: the full objective
+        index, steps_per_epoch, dataset, indices = 100, 4, 0, np.arange(16)
+        generator = torch.Generator().manual_seed(0)
+
+    x = torch.from_numpy(X[:16])
+
+    def step():
+        optimizer.zero_grad()
+        sum(aimts_loss(est, network, x, Step, images).values()).backward()
+        optimizer.step()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) / repeats
+
+
+def steps_part():
+    import torch
+
+    torch.set_num_threads(2)
+    rows = []
+    for T in (128, 500, 1500):
+        paper, default = step_seconds(T, PAPER), step_seconds(T, {})
+        rows.append(
+            {
+                "length": T,
+                "paper_step_s": paper,
+                "default_step_s": default,
+                "speedup": paper / default,
+            }
+        )
+        print(rows[-1], flush=True)
+    pd.DataFrame(rows).to_csv(RESULTS / "aimts_speed_steps.csv", index=False)
+
+
+def quality_job(job):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from skcontrast import AimTSTransformer
+
+    name, config, seed, data_dir = job
+    (X, y), (X_test, y_test) = load(name, Path(data_dir))
+    params = {**({"max_channels": 4} if X.shape[1] > 4 else {}), **CONFIGS[config]}
+    rep = AimTSTransformer(random_state=seed, device="cpu", **params)
+    pipe = Pipeline([("rep", rep), ("clf", LogisticRegression(max_iter=1000))])
+    start = time.perf_counter()
+    pipe.fit(X, y)
+    return {
+        "dataset": name,
+        "config": config,
+        "seed": seed,
+        "accuracy": float(np.mean(pipe.predict(X_test) == y_test)),
+        "fit_s": time.perf_counter() - start,
+        "final_loss": rep.loss_history_[-1],
+        "peak_rss_mb": peak_rss_mb(),
+    }
+
+
+def quality_part(data_dir):
+    path = RESULTS / "aimts_speed_quality.csv"
+    done = (
+        pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["dataset", "config", "seed"])
+    )
+    seen = set(zip(done.dataset, done.config, done.seed, strict=True))
+    rows = done.to_dict("records")
+    ctx = mp.get_context("spawn")
+    for seed in SEEDS:
+        for name in QUALITY_SETS:
+            for config in CONFIGS:
+                if (name, config, seed) in seen:
+                    continue
+                with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+                    rows.append(
+                        pool.submit(quality_job, (name, config, seed, str(data_dir))).result()
+                    )
+                print(rows[-1], flush=True)
+                pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def report():
+    lines = [
+        "# AimTS: the cost of a training step and what it buys",
+        "",
+        f"Machine: {machine()}.",
+        "",
+    ]
+    steps = RESULTS / "aimts_speed_steps.csv"
+    if steps.exists():
+        table = pd.read_csv(steps)
+        lines += [
+            "Seconds per training step after the warm-up (16 univariate series, default "
+            "architecture, 2 threads, quiet machine):",
+            "",
+            "| length | paper step (s) | default step (s) | speed-up |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.length} | {r.paper_step_s:.3f} | {r.default_step_s:.3f} | {r.speedup:.1f}x |"
+            for r in table.itertuples()
+        ]
+        lines.append("")
+    quality = RESULTS / "aimts_speed_quality.csv"
+    if quality.exists():
+        q = pd.read_csv(quality)
+        acc = q.pivot_table(index="dataset", columns="config", values="accuracy", aggfunc="mean")
+        fit = q.groupby("config").fit_s.median()
+        lines += [
+            f"Linear-probe accuracy (mean over seeds {sorted(q.seed.unique())}), "
+            "one fresh process per fit:",
+            "",
+            "| dataset | " + " | ".join(CONFIGS) + " |",
+            "|---" * (len(CONFIGS) + 1) + "|",
+        ]
+        for name, row in acc.iterrows():
+            lines.append(
+                f"| {name} | " + " | ".join(f"{row.get(c, np.nan):.3f}" for c in CONFIGS) + " |"
+            )
+        lines.append(
+            "| **mean** | "
+            + " | ".join(f"**{acc[c].mean():.3f}**" if c in acc else "-" for c in CONFIGS)
+            + " |"
+        )
+        lines.append(
+            "| median fit (s) | " + " | ".join(f"{fit.get(c, np.nan):.1f}" for c in CONFIGS) + " |"
+        )
+        lines.append("")
+    memory = RESULTS / "aimts_speed_memory.csv"
+    if memory.exists():
+        m = pd.read_csv(memory)
+        lines += [
+            "Peak memory (RSS of a fresh process) of a default `AimTSTransformer(random_state=0)"
+            ".fit(X_train).transform(X_train)` on the dev suite's largest sets:",
+            "",
+            "| dataset | n x channels x length | fit + transform (s) | peak RSS (MB) |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.dataset} | {r.shape} | {r.fit_transform_s:.1f} | {r.peak_rss_mb:.0f} |"
+            for r in m.itertuples()
+        ]
+        lines.append("")
+    (RESULTS / "aimts_speed.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["steps", "quality", "memory"])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.part == "steps":
+        steps_part()
+    elif args.part == "quality":
+        quality_part(args.data)
+    elif args.part == "memory":
+        memory_part(args.data)
+    report()

@@ -1,0 +1,235 @@
+"""The shipped encoder ``pretrained="base"`` on its transfer-validation group.
+
+    python benchmarks/pretrained_transfer.py            # every set, resumable CSV
+    python benchmarks/pretrained_transfer.py --speed    # zero-shot fit + transform time only
+    python benchmarks/pretrained_transfer.py --report   # tables and plot from the CSVs
+
+The twelve sets of ``pretrain_base.TRANSFER_VALIDATION`` were never pretrained on. Per
+set, in a fresh process, one set at a time:
+
+- **zero-shot**: ``AimTSTransformer(pretrained="base", n_iters=0)`` (no training);
+- **from scratch**: the default ``AimTSTransformer(random_state=seed)``, trained on the set;
+- **MiniRocket**: sktime's ``MiniRocket`` (``MiniRocketMultivariate`` for several channels);
+- **fine-tuned**: ``AimTSClassifier(pretrained="base", random_state=seed)`` on all labels.
+
+The three transformers see every training series, without labels (as a user with few
+labels would fit them); then ``LogisticRegression()`` (zero-shot, from scratch) or
+``RidgeClassifierCV(alphas=logspace(-3, 3, 10))`` (MiniRocket) is trained on 100 %, 25 % or
+10 % of the training labels (stratified, at least one per class; seeds 0-2 draw the
+subsets and seed the encoders). Accuracy on the whole test split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import DEFAULT_DATA, RESULTS, load, machine, peak_rss_mb
+from pretrain_base import TRANSFER_VALIDATION
+
+SEEDS, FRACTIONS = [0, 1, 2], [1.0, 0.25, 0.1]
+CSV = RESULTS / "pretrained_transfer.csv"
+SPEED_CSV = RESULTS / "pretrained_speed.csv"
+METHODS = ["zero-shot base + LR", "fine-tuned base", "from scratch + LR", "MiniRocket + Ridge"]
+
+
+def subset(y, fraction, seed):
+    """Stratified indices of ``fraction`` of the labels, at least one per class."""
+    if fraction >= 1:
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in np.unique(y):
+        idx = np.flatnonzero(y == label)
+        keep.extend(rng.choice(idx, max(1, round(fraction * len(idx))), replace=False))
+    return np.sort(keep)
+
+
+def _probe(rows, name, method, seed, features, y, y_test, make_classifier, encode_s):
+    F_train, F_test = features
+    for fraction in FRACTIONS:
+        idx = subset(y, fraction, seed)
+        clf = make_classifier().fit(F_train[idx], y[idx])
+        rows.append(
+            {
+                "dataset": name,
+                "method": method,
+                "seed": seed,
+                "fraction": fraction,
+                "n_labels": len(idx),
+                "accuracy": float(np.mean(clf.predict(F_test) == y_test)),
+                "fit_s": encode_s,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+
+
+def _encode(make, X, X_test):
+    start = time.perf_counter()
+    rep = make().fit(X)
+    F_train, F_test = np.asarray(rep.transform(X)), np.asarray(rep.transform(X_test))
+    return (F_train, F_test), time.perf_counter() - start
+
+
+def run_dataset(job):
+    import torch
+    from sklearn.linear_model import LogisticRegression, RidgeClassifierCV
+
+    from skcontrast import AimTSClassifier, AimTSTransformer
+
+    torch.set_num_threads(2)
+    name, data_dir = job
+    (X, y), (X_test, y_test) = load(name, Path(data_dir))
+    X, X_test = np.asarray(X, np.float32), np.asarray(X_test, np.float32)
+    rows = []
+    budget = {"max_channels": 4} if X.shape[1] > 4 else {}
+    features, seconds = _encode(lambda: AimTSTransformer(pretrained="base", n_iters=0), X, X_test)
+    for seed in SEEDS:  # one encoding: no randomness without training
+        _probe(rows, name, METHODS[0], seed, features, y, y_test, LogisticRegression, seconds)
+    for seed in SEEDS:
+        start = time.perf_counter()
+        clf = AimTSClassifier(pretrained="base", random_state=seed).fit(X, y)
+        rows.append(
+            {
+                "dataset": name,
+                "method": METHODS[1],
+                "seed": seed,
+                "fraction": 1.0,
+                "n_labels": len(y),
+                "accuracy": float(np.mean(clf.predict(X_test) == y_test)),
+                "fit_s": time.perf_counter() - start,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+        features, seconds = _encode(
+            lambda s=seed: AimTSTransformer(random_state=s, **budget), X, X_test
+        )
+        _probe(rows, name, METHODS[2], seed, features, y, y_test, LogisticRegression, seconds)
+    # MiniRocket last: numba's thread pool slows torch in the same process
+    from sktime.transformations.panel.rocket import MiniRocket, MiniRocketMultivariate
+
+    rocket = MiniRocket if X.shape[1] == 1 else MiniRocketMultivariate
+    for seed in SEEDS:
+        features, seconds = _encode(lambda s=seed: rocket(random_state=s), X, X_test)
+        _probe(
+            rows,
+            name,
+            METHODS[3],
+            seed,
+            features,
+            y,
+            y_test,
+            lambda: RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)),
+            seconds,
+        )
+    return rows
+
+
+def run_all(data_dir):
+    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset"])
+    rows = done.to_dict("records")
+    ctx = mp.get_context("spawn")
+    for name in TRANSFER_VALIDATION:
+        if name in set(done.dataset):
+            continue
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            out = pool.submit(run_dataset, (name, str(data_dir))).result()
+        rows.extend(out)
+        pd.DataFrame(rows).to_csv(CSV, index=False)
+        full = pd.DataFrame(out).query("fraction == 1.0").groupby("method").accuracy.mean()
+        print(name, full.round(3).to_dict(), flush=True)
+
+
+def speed():
+    """Zero-shot fit + transform of 1,000 series of length 500, fresh process, 2 threads."""
+    import torch
+
+    from skcontrast import AimTSTransformer
+
+    torch.set_num_threads(2)
+    X = np.random.default_rng(0).standard_normal((1000, 1, 500)).astype(np.float32)
+    rows = []
+    for attempt in range(3):  # the first includes reading the weights file and warm-up
+        start = time.perf_counter()
+        AimTSTransformer(pretrained="base", n_iters=0).fit_transform(X)
+        rows.append(
+            {
+                "attempt": attempt,
+                "series": 1000,
+                "length": 500,
+                "fit_transform_s": time.perf_counter() - start,
+                "peak_rss_mb": peak_rss_mb(),
+            }
+        )
+        print(rows[-1], flush=True)
+    pd.DataFrame(rows).to_csv(SPEED_CSV, index=False)
+
+
+def report():
+    from aimts import md_table, plot_bars
+
+    df = pd.read_csv(CSV)
+    lines = [
+        '# The shipped encoder `pretrained="base"` on its transfer-validation group',
+        "",
+        f"Machine: {machine()}. Sets never pretrained on: {', '.join(TRANSFER_VALIDATION)}. "
+        "Mean accuracy over seeds 0-2 (label subsets and encoder seeds); the zero-shot "
+        "encoder has no randomness, so its seeds differ only in the label subsets.",
+        "",
+    ]
+    for fraction in FRACTIONS:
+        sub = df[df.fraction == fraction]
+        table = sub.pivot_table(
+            index="dataset", columns="method", values="accuracy", aggfunc="mean"
+        )
+        table = table[[m for m in METHODS if m in table]]
+        table.loc["**mean**"] = table.mean()
+        table.index.name = "dataset"
+        lines += [f"## {fraction:.0%} of the training labels", "", *md_table(table), ""]
+        if fraction == 1.0:
+            plot_bars(
+                table.drop(index="**mean**"),
+                RESULTS / "pretrained_transfer.png",
+                "pretrained base vs MiniRocket and AimTS from scratch (all labels)",
+            )
+        per_seed = sub.groupby(["method", "seed"]).accuracy.mean().groupby("method").std()
+        lines += [
+            "Std of the mean over seeds: "
+            + ", ".join(f"{m} {per_seed.get(m, np.nan) * 100:.1f} points" for m in table.columns),
+            "",
+        ]
+    times = df.groupby("method").fit_s.median()
+    lines += [
+        "Median fit (+ transform of train and test for the transformers) per set (s): "
+        + ", ".join(f"{m} {t:.1f}" for m, t in times.items()),
+        "",
+    ]
+    if SPEED_CSV.exists():
+        s = pd.read_csv(SPEED_CSV)
+        lines += [
+            'Zero-shot `AimTSTransformer(pretrained="base", n_iters=0).fit_transform` of '
+            "1,000 series of length 500 (fresh process, 2 threads): "
+            + ", ".join(f"{v:.2f} s" for v in s.fit_transform_s)
+            + f" (first call includes reading the file); peak RSS {s.peak_rss_mb.max():.0f} MB.",
+            "",
+        ]
+    (RESULTS / "pretrained_transfer.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.speed:
+        speed()
+    elif not args.report:
+        run_all(args.data)
+    report()

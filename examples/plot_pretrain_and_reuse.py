@@ -98,5 +98,6 @@ print("shipped encoders:", pretrained.available())
 start = time.perf_counter()
 base_probe = Pipeline([("rep", AimTSTransformer(pretrained="base", n_iters=0)),
                        ("clf", LogisticRegression())]).fit(X, y)
+seconds = time.perf_counter() - start
 print(f"GunPoint, shipped base encoder, linear probe (frozen): "
-      f"{base_probe.score(X_test, y_test):.3f} (fit in {time.perf_counter() - start:.1f} s)")
+      f"{base_probe.score(X_test, y_test):.3f} (fit in {seconds:.1f} s)")

@@ -78,6 +78,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     # a method that can pretrain on several datasets of different shapes sets this
     _accepts_corpus = False
+    # the training series' features, between fit and transform inside fit_transform only
+    _fit_transform__features = None
 
     # parameters that set a number of layers (bounded when a weights file is read)
     _layer_params: tuple[str, ...] = ()
@@ -154,7 +156,14 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
                 "fit_transform takes one panel: fit on the corpus, then transform each panel."
             )
         check_not_one_series_with_labels(X, y, type(self).__name__)
-        return super().fit_transform(as_sklearn_panel(X, type(self).__name__), y)
+        # fit encodes the series for its standardisation statistics: the transform of the
+        # same series reuses those features instead of a second pass (half the time of a
+        # frozen encoder's fit_transform). The "__" survives sktime's reset() in fit.
+        self._fit_transform__features = []
+        try:
+            return super().fit_transform(as_sklearn_panel(X, type(self).__name__), y)
+        finally:
+            del self._fit_transform__features
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
@@ -193,6 +202,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         # standardisation statistics per feature (last axis), over all series (and channels)
         encoded = [self._encode_panel(network, p, device) for p in panels]
         features = np.concatenate([f.reshape(-1, f.shape[-1]) for f in encoded])
+        if self._fit_transform__features is not None:  # inside fit_transform: kept for it
+            self._fit_transform__features.extend(encoded)
         # fitted weights live on the CPU: the object pickles and loads anywhere
         self.network_ = network.cpu()
         self.feature_mean_ = features.mean(axis=0)
@@ -215,10 +226,16 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         network = self._network_on(device)
 
         def rows_of(panel):
-            # normalised chunk by chunk: no normalised copy of the whole panel
-            features = self._encode_panel(
-                network, panel, device, prepare=lambda rows: normalize_panel(rows, self.normalize)
-            )
+            reused = self._fit_transform__features
+            if reused:  # fit_transform: fit encoded these series, group by group, in order
+                features = reused.pop(0)
+            else:  # normalised chunk by chunk: no normalised copy of the whole panel
+                features = self._encode_panel(
+                    network,
+                    panel,
+                    device,
+                    prepare=lambda rows: normalize_panel(rows, self.normalize),
+                )
             if self.standardize:  # in place: the output table is the one O(n) allocation
                 features -= self.feature_mean_
                 features /= self.feature_scale_

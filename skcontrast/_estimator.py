@@ -126,6 +126,9 @@ class TorchTrainingMixin:
     def _default_n_iters(self, n_series: int) -> int:
         return 100
 
+    # bf16 inference on a CPU with native bf16 when mixed_precision (measured per method)
+    _bf16_cpu_inference = False
+
     def _inference_rows(self, shape) -> int:
         """Series per inference chunk for a panel of ``shape`` (n, C, T)."""
         return self.inference_batch_size

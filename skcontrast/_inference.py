@@ -41,7 +41,7 @@ def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray
             rows = X[start : start + chunk]
             batch = torch.from_numpy(rows if prepare is None else prepare(rows)).to(device)
             try:
-                with autocast(device, est.mixed_precision):
+                with autocast(device, est.mixed_precision, cpu=est._bf16_cpu_inference):
                     values = fn(batch).float().cpu().numpy()
             except torch.cuda.OutOfMemoryError:
                 if chunk == 1:

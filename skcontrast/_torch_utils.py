@@ -96,8 +96,21 @@ def torch_generator(seed: int, device="cpu", stream: int = 0) -> torch.Generator
     return generator
 
 
-def autocast(device: torch.device, enabled: bool):
-    """bf16 autocast on CUDA when ``enabled``; a no-op context elsewhere."""
+def autocast(device: torch.device, enabled: bool, cpu: bool = False):
+    """bf16 autocast on CUDA when ``enabled``; with ``cpu`` also on a CPU with native bf16
+    (AVX512-BF16 or AMX, as oneDNN reports); a no-op context elsewhere."""
     if enabled and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    if enabled and cpu and device.type == "cpu" and cpu_has_bf16():
+        return torch.autocast(device_type="cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU runs bf16 convolutions natively (else bf16 is emulated, and slower)."""
+    try:
+        return bool(
+            torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        )
+    except (AttributeError, RuntimeError):  # a torch build without the probe
+        return False

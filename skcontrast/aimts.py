@@ -140,9 +140,11 @@ checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, devi
 mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer` (a chunk of ``inference_batch_size`` series is also
         kept under ``inference_batch_size * 512`` channel-steps, since every channel is
-        encoded as its own series); ``batch_size=16`` as the paper, ``n_iters=None``
-        means 30 steps (a CPU budget: one step encodes ``2 * n_augmentations`` augmented
-        copies of each series).
+        encoded as its own series; ``mixed_precision=True`` also encodes in bf16 at
+        ``transform`` on a CPU with native bf16, AVX512-BF16 or AMX: twice as fast, the same
+        probe accuracy; training on a CPU stays float32); ``batch_size=16`` as the paper,
+        ``n_iters=None`` means 30 steps (a CPU budget: one step encodes
+        ``2 * n_augmentations`` augmented copies of each series).
     lr : float, default=7e-4
         AdamW learning rate.
     weight_decay : float, default=0.01
@@ -229,15 +231,11 @@ mixed_precision, verbose, random_state
         self.image_size = image_size
         self.image_encoder = image_encoder
         self.image_width = image_width
-        self.image_temperature = image_temperature
-        self.intra_temperature = intra_temperature
-        self.mixup_weight = mixup_weight
-        self.mixup_alpha = mixup_alpha
-        self.inter_weight = inter_weight
-        self.intra_weight = intra_weight
+        self.image_temperature, self.intra_temperature = image_temperature, intra_temperature
+        self.mixup_weight, self.mixup_alpha = mixup_weight, mixup_alpha
+        self.inter_weight, self.intra_weight = inter_weight, intra_weight
         self.use_prototypes = use_prototypes
-        self.n_augmentations = n_augmentations
-        self.crop_length = crop_length
+        self.n_augmentations, self.crop_length = n_augmentations, crop_length
         self.warmup_epochs = warmup_epochs
         self.swa = swa
         self.max_channels = max_channels
@@ -270,6 +268,8 @@ mixed_precision, verbose, random_state
         """Rows each process needs per batch in a process group: the BatchNorm of an image
         encoder trained from scratch cannot train on one row (or none)."""
         return 2 if self.image is not None and self.image_encoder == "scratch" else 0
+
+    _bf16_cpu_inference = True  # 2x faster encoding, same probe accuracy (method notes)
 
     def _inference_rows(self, shape):
         return channel_independent_rows(self.inference_batch_size, shape)

@@ -57,6 +57,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     inference_batch_size : int, default=256
     device : str, default="auto"
     mixed_precision : bool, default=True
+        bf16 autocast on CUDA; also for prediction on a CPU with native bf16 (as
+        ``AimTSTransformer``).
     verbose : bool, default=False
     random_state : int, RandomState or None, default=None
 
@@ -167,6 +169,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         return FineTuneNetwork(
             n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
         )
+
+    _bf16_cpu_inference = True  # as AimTSTransformer
 
     def _inference_rows(self, shape):
         return channel_independent_rows(self.inference_batch_size, shape)

@@ -123,16 +123,55 @@ def test_frozen_local_image_encoder_is_not_trained(corpus, tmp_path):
 
 def test_warmup_trains_the_image_loss_alone(corpus, monkeypatch):
     calls = []
-    from skcontrast import aimts
+    from skcontrast import _aimts_loss
 
     monkeypatch.setattr(
-        aimts,
+        _aimts_loss,
         "hierarchical_instance_contrast",
         lambda *a: calls.append(1) or torch.zeros((), requires_grad=True),
     )
     # 10 series, batch 4: 3 steps per epoch; 3 warm-up steps then 2 full ones
     tiny_aimts(n_iters=5, warmup_epochs=1).fit(corpus[0])
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    "params, rows, length",
+    [({}, 2 * 2 * 10, 16), ({"n_augmentations": 5, "crop_length": None}, 2 * 5 * 10, 40),
+     ({"n_augmentations": 3, "crop_length": 100}, 2 * 3 * 10, 40)],
+)
+def test_a_step_encodes_the_drawn_augmentations_of_cropped_windows(corpus, params, rows, length):
+    seen = []
+    t = tiny_aimts(n_iters=1, warmup_epochs=0, batch_size=10, image=None,
+                   **{"crop_length": 16, **params})  # fmt: skip
+    network = t._build_network(1, 40)
+    original = network.timestep_features
+    network.timestep_features = lambda x: seen.append(tuple(x.shape)) or original(x)
+    from skcontrast._aimts_loss import aimts_loss
+
+    class Step:
+        index, steps_per_epoch, generator = 0, 1, torch.Generator().manual_seed(0)
+
+    x = torch.from_numpy(corpus[0]).float()  # (10, 1, 40)
+    terms = aimts_loss(t, network, x, Step, None)
+    assert seen == [(rows, 1, length)] and set(terms) == {"inter", "intra"}
+
+
+def test_drawn_augmentations_vary_and_windows_stay_inside():
+    from skcontrast._aimts_loss import view_augmentations, view_windows
+    from skcontrast.nn.augmentations import AUGMENTATIONS
+
+    g = torch.Generator().manual_seed(0)
+    drawn = {view_augmentations(2, g, "cpu") for _ in range(60)}
+    assert len(drawn) == 10  # every pair of the five appears
+    assert all(len(d) == 2 and list(d) == [a for a in AUGMENTATIONS if a in d] for d in drawn)
+    assert view_augmentations(5, g, "cpu") == AUGMENTATIONS
+    x = torch.arange(3 * 50.0).reshape(3, 1, 50)
+    w = view_windows(x, 20, g)
+    assert w.shape == (3, 1, 20) and not torch.isnan(w).any()
+    steps = w[:, 0] - x[:, 0, :1]  # positions in each series: 20 consecutive steps
+    assert torch.equal(steps - steps[:, :1], torch.arange(20.0).expand(3, 20))
+    assert view_windows(x, 50, g) is x and view_windows(x, None, g) is x
 
 
 def test_swa_averages_the_encoder(corpus):
@@ -313,3 +352,23 @@ def test_classifier_rejects_non_finite_input(panel):
     X[0, 0, 0] = np.inf
     with pytest.raises(ValueError, match="infinite values"):
         tiny_clf().fit(X, y)
+
+
+def test_cpu_inference_precision(corpus):
+    """float32 without mixed_precision; bf16 at transform on a CPU with native bf16 (close)."""
+    from skcontrast._data import normalize_panel
+    from skcontrast._torch_utils import cpu_has_bf16
+
+    X = corpus[0]
+    exact = tiny_aimts(mixed_precision=False, standardize=False).fit(X)
+    with torch.inference_mode():
+        x = torch.from_numpy(normalize_panel(X.astype(np.float32), "zscore"))
+        direct = exact.network_.channel_embeddings(x).flatten(1).numpy()
+    np.testing.assert_allclose(features(exact, X), direct, rtol=1e-6, atol=1e-6)
+    fast = tiny_aimts(mixed_precision=True, standardize=False).fit(X)  # training: float32 on CPU
+    assert fast.loss_history_ == exact.loss_history_
+    if cpu_has_bf16():
+        assert not np.array_equal(features(fast, X), direct)
+        np.testing.assert_allclose(features(fast, X), direct, rtol=0.05, atol=0.05)
+    else:
+        np.testing.assert_array_equal(features(fast, X), features(exact, X))

@@ -117,7 +117,8 @@ def test_recipe_preprocessing(recipe):
     np.testing.assert_array_equal(recipe.fill_missing(X), [[[1.0, 1.0, 2.0, 3.0, 3.0]]])
     assert np.isnan(X).sum() == 3  # the input is left alone
     series = [np.ones((2, n)) for n in (5, 10, 20, 30, 40)]
-    assert recipe.common_length(series).shape == (4, 2, 10)  # 20th percentile, shorter dropped
+    # the 20th length percentile (9, interpolated), the shorter series dropped
+    assert recipe.common_length(series).shape == (4, 2, 9)
     stream = np.arange(3 * 1200.0).reshape(3, 1200)
     w = recipe.windows(stream)
     assert w.shape == (3, 3, 512) and w[1, 0, 0] == 256 and w[2, 2, -1] == 2 * 1200 + 512 + 511

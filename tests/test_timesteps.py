@@ -68,8 +68,12 @@ def test_window_row_equals_encoding_that_window(fitted, long_series):
     est = fitted["aimts"]
     R = est.transform_timesteps(long_series, window=50)
     x = torch.from_numpy(long_series.to_numpy(np.float32).T[None, :, 300 - 49 : 301].copy())
-    with torch.inference_mode():
-        direct = est._encode_timesteps(est.network_, x)[0, -1].numpy()
+    from skcontrast._torch_utils import autocast
+
+    # the precision transform encodes in (bf16 on a CPU with native bf16, mixed_precision)
+    cpu = torch.device("cpu")
+    with torch.inference_mode(), autocast(cpu, est.mixed_precision, cpu=est._bf16_cpu_inference):
+        direct = est._encode_timesteps(est.network_, x)[0, -1].float().numpy()
     np.testing.assert_allclose(R[300], direct, rtol=1e-5, atol=1e-6)
 
 

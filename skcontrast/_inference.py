@@ -10,8 +10,8 @@ import torch
 from skcontrast._torch_utils import autocast
 
 # channel-independent encoders: a chunk holds at most inference_batch_size x this many
-# channel-steps (256 univariate series of 512 steps: about 0.3 GB per 512-wide activation)
-CHUNK_STEPS = 512
+# channel-steps (256 univariate series of 256 steps: about 0.13 GB per 512-wide activation)
+CHUNK_STEPS = 256
 
 
 def channel_independent_rows(batch_size: int, shape) -> int:

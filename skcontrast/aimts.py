@@ -139,7 +139,7 @@ class AimTSTransformer(BaseContrastiveTransformer):
 checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
 mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer` (a chunk of ``inference_batch_size`` series is also
-        kept under ``inference_batch_size * 512`` channel-steps, since every channel is
+        kept under ``inference_batch_size * 256`` channel-steps, since every channel is
         encoded as its own series; ``mixed_precision=True`` also encodes in bf16 at
         ``transform`` on a CPU with native bf16, AVX512-BF16 or AMX: twice as fast, the same
         probe accuracy; training on a CPU stays float32); ``batch_size=16`` as the paper,

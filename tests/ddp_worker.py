@@ -104,6 +104,9 @@ def main(out):
             message = str(err)
         with open(f"{out}/mismatch-rank{rank}.txt", "w") as f:
             f.write(message)
+        # every rank done before the group is torn down (gloo can abort a rank whose peer
+        # has already left: "terminate called without an active exception")
+        torch.distributed.barrier()
     finally:
         torch.distributed.destroy_process_group()
 

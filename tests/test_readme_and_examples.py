@@ -84,6 +84,6 @@ def test_readme_pretrained_example_runs_as_pasted(capsys):
     namespace = {}
     exec(compile(setup + "\n" + snippet, "README.md", "exec"), namespace)  # noqa: S102
     probe_accuracy = float(capsys.readouterr().out.split()[0])
-    assert 0.7 < probe_accuracy <= 1.0  # GunPoint, frozen base + LogisticRegression
+    assert 0.9 < probe_accuracy <= 1.0  # GunPoint, frozen base + LogisticRegression (0.99)
     clf = namespace["clf"]
-    assert clf.n_iters_ == 100 and clf.score(namespace["X_test"], namespace["y_test"]) > 0.7
+    assert clf.n_iters_ == 100 and clf.score(namespace["X_test"], namespace["y_test"]) > 0.9

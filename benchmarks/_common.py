@@ -87,3 +87,17 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def md_table(table, fmt="{:.3f}") -> list[str]:
+    """A Markdown table of the DataFrame ``table``: its index (named by ``index.name``) and columns;
+    numbers as ``fmt``, missing values as "-"."""
+    import pandas as pd
+
+    lines = ["| " + " | ".join([table.index.name or ""] + list(map(str, table.columns))) + " |",
+             "|---" * (len(table.columns) + 1) + "|"]  # fmt: skip
+    for idx, row in table.iterrows():
+        lines.append(
+            f"| {idx} | " + " | ".join("-" if pd.isna(v) else fmt.format(v) for v in row) + " |"
+        )
+    return lines

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from _common import RESULTS, load, machine
+from _common import RESULTS, load, machine, md_table
 from aimts_speed import QUALITY_SETS
 from torch.nn import functional as F
 
@@ -68,18 +68,15 @@ def main():
     df = pd.DataFrame(rows)
     df.to_csv(RESULTS / "aimts_readout.csv", index=False)
     table = df.pivot(index="dataset", columns="readout", values="accuracy")[list(READOUTS)]
+    table.loc["**mean**"] = table.mean()
     lines = [
         "# Readouts of the frozen base encoder (dev sets outside its transfer group)",
         "",
         f"Machine: {machine()}. StandardScaler + LogisticRegression(max_iter=1000), all "
         "training labels.",
         "",
-        "| dataset | " + " | ".join(READOUTS) + " |",
-        "|---" * (len(READOUTS) + 1) + "|",
+        *md_table(table),
     ]
-    for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
-    lines.append("| **mean** | " + " | ".join(f"**{v:.3f}**" for v in table.mean()) + " |")
     (RESULTS / "aimts_readout.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

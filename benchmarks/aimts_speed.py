@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, machine, md_table, peak_rss_mb
 
 PAPER = {"n_augmentations": 5, "crop_length": None, "image_width": 64}
 CONFIGS = {
@@ -184,59 +184,32 @@ def report():
     ]
     steps = RESULTS / "aimts_speed_steps.csv"
     if steps.exists():
-        table = pd.read_csv(steps)
-        lines += [
-            "Seconds per training step after the warm-up (16 univariate series, default "
-            "architecture, 2 threads, quiet machine):",
-            "",
-            "| length | paper step (s) | default step (s) | speed-up |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r.length} | {r.paper_step_s:.3f} | {r.default_step_s:.3f} | {r.speedup:.1f}x |"
-            for r in table.itertuples()
-        ]
-        lines.append("")
+        t = pd.read_csv(steps).set_index("length")
+        t = pd.DataFrame({"paper step (s)": t.paper_step_s.map("{:.3f}".format),
+                          "default step (s)": t.default_step_s.map("{:.3f}".format),
+                          "speed-up": t.speedup.map("{:.1f}x".format)})  # fmt: skip
+        lines += ["Seconds per training step after the warm-up (16 univariate series, default "
+                  "architecture, 2 threads, quiet machine):", "", *md_table(t, "{}"),
+                  ""]  # fmt: skip
     quality = RESULTS / "aimts_speed_quality.csv"
     if quality.exists():
         q = pd.read_csv(quality)
         acc = q.pivot_table(index="dataset", columns="config", values="accuracy", aggfunc="mean")
-        fit = q.groupby("config").fit_s.median()
-        lines += [
-            f"Linear-probe accuracy (mean over seeds {sorted(q.seed.unique())}), "
-            "one fresh process per fit:",
-            "",
-            "| dataset | " + " | ".join(CONFIGS) + " |",
-            "|---" * (len(CONFIGS) + 1) + "|",
-        ]
-        for name, row in acc.iterrows():
-            lines.append(
-                f"| {name} | " + " | ".join(f"{row.get(c, np.nan):.3f}" for c in CONFIGS) + " |"
-            )
-        lines.append(
-            "| **mean** | "
-            + " | ".join(f"**{acc[c].mean():.3f}**" if c in acc else "-" for c in CONFIGS)
-            + " |"
-        )
-        lines.append(
-            "| median fit (s) | " + " | ".join(f"{fit.get(c, np.nan):.1f}" for c in CONFIGS) + " |"
-        )
-        lines.append("")
+        acc = acc.reindex(columns=list(CONFIGS))
+        acc.loc["**mean**"] = acc.mean()
+        table = acc.map("{:.3f}".format)
+        table.loc["median fit (s)"] = q.groupby("config").fit_s.median().map("{:.1f}".format)
+        lines += [f"Linear-probe accuracy (mean over seeds {sorted(q.seed.unique())}), "
+                  "one fresh process per fit:", "", *md_table(table, "{}"), ""]  # fmt: skip
     memory = RESULTS / "aimts_speed_memory.csv"
     if memory.exists():
-        m = pd.read_csv(memory)
-        lines += [
-            "Peak memory (RSS of a fresh process) of a default `AimTSTransformer(random_state=0)"
-            ".fit(X_train).transform(X_train)` on the dev suite's largest sets:",
-            "",
-            "| dataset | n x channels x length | fit + transform (s) | peak RSS (MB) |",
-            "|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r.dataset} | {r.shape} | {r.fit_transform_s:.1f} | {r.peak_rss_mb:.0f} |"
-            for r in m.itertuples()
-        ]
-        lines.append("")
+        m = pd.read_csv(memory).set_index("dataset")
+        m = pd.DataFrame({"n x channels x length": m["shape"],
+                          "fit + transform (s)": m.fit_transform_s.map("{:.1f}".format),
+                          "peak RSS (MB)": m.peak_rss_mb.map("{:.0f}".format)})  # fmt: skip
+        lines += ["Peak memory (RSS of a fresh process) of a default `AimTSTransformer("
+                  "random_state=0).fit(X_train).transform(X_train)` on the dev suite's largest "
+                  "sets:", "", *md_table(m, "{}"), ""]  # fmt: skip
     (RESULTS / "aimts_speed.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -29,25 +29,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, machine, md_table, peak_rss_mb
+from aimts import plot_bars, subset
 from pretrain_base import TRANSFER_VALIDATION
 
 SEEDS, FRACTIONS = [0, 1, 2], [1.0, 0.25, 0.1]
 CSV = RESULTS / "pretrained_transfer.csv"
 SPEED_CSV = RESULTS / "pretrained_speed.csv"
 METHODS = ["zero-shot base + LR", "fine-tuned base", "from scratch + LR", "MiniRocket + Ridge"]
-
-
-def subset(y, fraction, seed):
-    """Stratified indices of ``fraction`` of the labels, at least one per class."""
-    if fraction >= 1:
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for label in np.unique(y):
-        idx = np.flatnonzero(y == label)
-        keep.extend(rng.choice(idx, max(1, round(fraction * len(idx))), replace=False))
-    return np.sort(keep)
 
 
 def _probe(rows, name, method, seed, features, y, y_test, make_classifier, encode_s):
@@ -171,8 +160,6 @@ def speed():
 
 
 def report():
-    from aimts import md_table, plot_bars
-
     df = pd.read_csv(CSV)
     lines = [
         '# The shipped encoder `pretrained="base"` on its transfer-validation group',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 
 import numpy as np
@@ -106,6 +107,7 @@ def autocast(device: torch.device, enabled: bool, cpu: bool = False):
     return contextlib.nullcontext()
 
 
+@functools.cache  # asked once per chunk of every transform; the answer never changes
 def cpu_has_bf16() -> bool:
     """Whether this CPU runs bf16 convolutions natively (else bf16 is emulated, and slower)."""
     try:

@@ -16,10 +16,10 @@ from skcontrast._data import (
     warn_if_transposed,
 )
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
-from skcontrast._inference import apply_in_batches, channel_independent_rows
+from skcontrast._inference import apply_in_batches
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._validation import Interval
-from skcontrast.aimts import check_architecture, resolve_pretrained
+from skcontrast.aimts import AimTSTransformer, check_architecture, resolve_pretrained
 from skcontrast.nn.aimts import FineTuneNetwork
 
 __all__ = ["AimTSClassifier"]
@@ -170,10 +170,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
         )
 
-    _bf16_cpu_inference = True  # as AimTSTransformer
-
-    def _inference_rows(self, shape):
-        return channel_independent_rows(self.inference_batch_size, shape)
+    # the same channel-independent encoder: AimTSTransformer's chunks and CPU precision
+    _bf16_cpu_inference = AimTSTransformer._bf16_cpu_inference
+    _inference_rows = AimTSTransformer._inference_rows
 
     def _training_loss(self, network, batch, step):
         labels = step.targets.to(batch.device)

@@ -137,8 +137,11 @@ def test_warmup_trains_the_image_loss_alone(corpus, monkeypatch):
 
 @pytest.mark.parametrize(
     "params, rows, length",
-    [({}, 2 * 2 * 10, 16), ({"n_augmentations": 5, "crop_length": None}, 2 * 5 * 10, 40),
-     ({"n_augmentations": 3, "crop_length": 100}, 2 * 3 * 10, 40)],
+    [
+        ({}, 2 * 2 * 10, 16),
+        ({"n_augmentations": 5, "crop_length": None}, 2 * 5 * 10, 40),
+        ({"n_augmentations": 3, "crop_length": 100}, 2 * 3 * 10, 40),
+    ],
 )
 def test_a_step_encodes_the_drawn_augmentations_of_cropped_windows(corpus, params, rows, length):
     seen = []

@@ -52,6 +52,6 @@ def card(name: str) -> dict:
 
 
 def is_name(source) -> bool:
-    """Whether ``source`` names a shipped encoder (a string without a path separator or
-    suffix, so that a file called ``base`` is still read as a file when given as ``./base``)."""
+    """Whether ``source`` is the name of a shipped encoder (a key of ``ENCODERS``, such as
+    ``"base"``); a file that happens to be called ``base`` is read when given as ``./base``."""
     return isinstance(source, str) and source in ENCODERS

@@ -34,6 +34,9 @@ VARIANTS = {
     "crops b16 tau0.2": dict(batch_size=16, temperature=0.2),
     "crops b16 100 steps": dict(batch_size=16, n_iters=100),
     "crops b16 crop128": dict(batch_size=16, crop_length=128),
+    "crops b16 swa": dict(batch_size=16, swa=True),
+    "crops b16 cosine": dict(batch_size=16, lr_schedule="cosine"),
+    "crops b16 100 steps swa": dict(batch_size=16, n_iters=100, swa=True),
     # the paper's HAR ablation of the fusion, with the default (crops) recipe
     "fusion: temporal only": dict(fusion="temporal"),
     "fusion: spectral only": dict(fusion="spectral"),
@@ -41,7 +44,14 @@ VARIANTS = {
     "fusion: concat": dict(fusion="concat"),
     "fusion: bilinear, 1 pass": dict(n_loops=0),
 }
-READOUTS = ("fused", "multiscale", "temporal only", "multiscale+mean", "multiscale+layers")
+READOUTS = (
+    "fused",
+    "multiscale",
+    "temporal only",
+    "multiscale+mean",
+    "multiscale+layers",
+    "multiscale bf16",
+)
 CSV = RESULTS / "btsf_recipe.csv"
 
 
@@ -56,6 +66,12 @@ def readout_features(rep, X, readout):
     if readout in ("fused", "multiscale"):
         rep.readout = readout  # an attribute write: set_params would reset the fitted state
         return rep.transform(X).to_numpy()
+    if readout == "multiscale bf16":  # bf16 encoding on a CPU with native bf16
+        rep.readout, rep._bf16_cpu_inference = "multiscale", True
+        try:
+            return rep.transform(X).to_numpy()
+        finally:
+            del rep._bf16_cpu_inference  # back to the class's setting
     net = rep.network_
 
     def encode(batch):
@@ -109,7 +125,7 @@ def probe(rep, X_train, y_train, X_test, y_test, readout):
     return float(clf.score((F_test - mean) / scale, y_test))
 
 
-def run(datasets, variants, seeds):
+def run(datasets, variants, seeds, readouts=READOUTS):
     import torch
 
     from skcontrast import BTSFTransformer
@@ -134,7 +150,7 @@ def run(datasets, variants, seeds):
                             final_loss=final_loss)  # fmt: skip
                 test = (X_train, y_train, X_test, y_test)
                 rows = [{**base, "readout": r, "accuracy": probe(rep, *test, r)}
-                        for r in READOUTS]  # fmt: skip
+                        for r in readouts]  # fmt: skip
                 accuracies = {r["readout"]: round(r["accuracy"], 3) for r in rows}
                 print(name, variant, seed, f"fit {fit_s:.1f} s", accuracies, flush=True)
                 pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
@@ -177,11 +193,12 @@ def main():
     parser.add_argument("--datasets", nargs="*", default=QUICK)
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--readouts", nargs="*", default=list(READOUTS))
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
         return report()
-    run(args.datasets, args.variants, args.seeds)
+    run(args.datasets, args.variants, args.seeds, args.readouts)
     report()
 
 

@@ -8,6 +8,7 @@ data. Rows go to ``results/missing_values.csv`` as they finish (a rerun resumes)
 ``results/missing_values.md`` holds the table.
 
     python benchmarks/missing_values.py [--seeds 0 1 2] [--report]
+    python benchmarks/missing_values.py --runs interpolate:0 interpolate:0.1
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ def with_holes(X, rate, seed):
     return X
 
 
-def run(datasets, seeds):
+def run(datasets, seeds, runs=RUNS):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
@@ -49,7 +50,7 @@ def run(datasets, seeds):
         if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():
             continue  # unequal lengths or missing values of its own
         for seed in seeds:
-            for variant, rate in RUNS:
+            for variant, rate in runs:
                 key = (name, seed, variant, rate)
                 if done is not None and key in set(
                     zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
@@ -98,10 +99,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="*", default=QUICK)
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument(
+        "--runs", nargs="*", default=[f"{v}:{r}" for v, r in RUNS],
+        help="variant:rate pairs, e.g. interpolate:0 interpolate:0.1",
+    )  # fmt: skip
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if not args.report:
-        run(args.datasets, args.seeds)
+        runs = [(p.split(":")[0], float(p.split(":")[1])) for p in args.runs]
+        run(args.datasets, args.seeds, runs)
     report()
 
 

@@ -19,6 +19,8 @@ training contract (each has a default where one makes sense):
     the network after the loop (e.g. loads a weight average).
 ``_after_step(network, step)``
     Runs after every optimiser step (default: nothing).
+``_lr_factor(step, total)``
+    The learning-rate schedule, a factor of the optimiser's rate (default: constant).
 ``_default_n_iters(n_series)``, ``_min_shard_rows()``, ``_trains_on_single_series``
     The step budget without ``n_iters``/``n_epochs``; rows every process needs per batch in
     a process group; whether one series is enough for a step (labels, not negatives).
@@ -122,6 +124,11 @@ class TorchTrainingMixin:
 
     def _after_step(self, network, step):
         """After every optimiser step (e.g. update a weight average)."""
+
+    def _lr_factor(self, step: int, total: int) -> float:
+        """The learning rate of step ``step`` (0-based) of ``total``, as a fraction of the
+        optimiser's own (default: constant)."""
+        return 1.0
 
     def _default_n_iters(self, n_series: int) -> int:
         return 100

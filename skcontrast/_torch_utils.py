@@ -116,3 +116,19 @@ def cpu_has_bf16() -> bool:
         )
     except (AttributeError, RuntimeError):  # a torch build without the probe
         return False
+
+
+@contextlib.contextmanager
+def weight_average(module: torch.nn.Module, enabled: bool):
+    """An equal-weight running average of ``module``'s weights (SWA), or ``None``.
+
+    Yields the ``AveragedModel`` (update it after each step; it is checkpointed as extra
+    state); on a normal exit the module takes the averaged weights, if any step was
+    averaged. An exception (e.g. a bad loss) leaves the module as it was.
+    """
+    from torch.optim.swa_utils import AveragedModel
+
+    averaged = AveragedModel(module) if enabled else None
+    yield averaged
+    if averaged is not None and int(averaged.n_averaged) > 0:
+        module.load_state_dict(averaged.module.state_dict())

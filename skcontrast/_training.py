@@ -265,6 +265,8 @@ class _TrainingRun:
         self.sampler = BatchSampler(sizes, self.batch_size, self.rng, self.min_batch)
         self.total = n_steps(est, self.sampler.sizes, self.sampler.steps_per_epoch)
         self.optimizer = est._make_optimizer(network)
+        for group in self.optimizer.param_groups:  # est._lr_factor scales it at each step
+            group.setdefault("initial_lr", group["lr"])
         self.tensors = [torch.from_numpy(p) for p in panels]
         self.generator = torch_generator(seed, device, STREAM_TRAINING)
         self.history = History()
@@ -350,6 +352,9 @@ class _TrainingRun:
             self._resize_batches(batch_size)  # the step is retried
             return None
         _distributed.average_gradients(self.network.parameters())
+        factor = self.est._lr_factor(len(self.history), self.total)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * factor
         self.optimizer.step()
         self.est._after_step(self.network, step)
         self.history.record(value, terms)
@@ -411,7 +416,8 @@ def run_training(est, network, panels, device, seed, extra_state=None, targets=N
     objective's random draws (thread-safe, and saved in checkpoints); ``step.targets`` the
     batch's rows of ``targets`` (one tensor per panel), if given. ``est._after_step(network,
     step)`` runs after each optimiser step; ``est._make_optimizer(network)`` makes the
-    optimiser.
+    optimiser, whose learning rates are scaled by ``est._lr_factor(step, total)`` at each
+    step (a schedule).
     On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
     With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
     such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,

@@ -22,6 +22,7 @@ from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._estimator import TRAINING_CONSTRAINTS
 from skcontrast._images import IMAGE_KINDS, ImageContext
 from skcontrast._inference import channel_independent_rows
+from skcontrast._torch_utils import weight_average
 from skcontrast._validation import Const, Interval, Options, Path
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS
@@ -300,18 +301,17 @@ mixed_precision, verbose, random_state
     def _training_context(self, network, panels, device, seed):
         """The image context and the weight average (SWA, checkpointed) of the fit."""
         has_images = network.image_encoder is not None
-        extras = _FitExtras(
-            images=ImageContext(self, network, panels, device) if has_images else None,
-            averaged=AveragedModel(network.series_encoder) if self.swa else None,
-            warmup_epochs=self.warmup_epochs if has_images else 0,
-        )
-        self._fit_extras = extras
-        try:
-            yield extras.averaged
-        finally:
-            del self._fit_extras  # training-time state only: not part of the fitted estimator
-        if extras.averaged is not None and int(extras.averaged.n_averaged) > 0:
-            network.series_encoder.load_state_dict(extras.averaged.module.state_dict())
+        with weight_average(network.series_encoder, self.swa) as averaged:
+            extras = _FitExtras(
+                images=ImageContext(self, network, panels, device) if has_images else None,
+                averaged=averaged,
+                warmup_epochs=self.warmup_epochs if has_images else 0,
+            )
+            self._fit_extras = extras
+            try:
+                yield averaged
+            finally:
+                del self._fit_extras  # training-time state only: not part of the fitted estimator
 
     def _training_loss(self, network, batch, step):
         return aimts_loss(self, network, batch, step, self._fit_extras.images)

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+
 import numpy as np
 import torch
 
-from skcontrast import _distributed
 from skcontrast._base import BaseContrastiveTransformer
+from skcontrast._btsf_loss import btsf_loss
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
+from skcontrast._torch_utils import weight_average
 from skcontrast._validation import Hidden, Interval, Options
-from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
-from skcontrast.nn.losses import hierarchical_contrast, info_nce
 
 __all__ = ["BTSFTransformer"]
 
 
-def series_lengths(x: torch.Tensor):
-    """Each row's length without its trailing all-NaN steps (padding), or None if none."""
-    observed = ~torch.isnan(x).all(dim=1)  # (B, T)
-    if observed[:, -1].all():
-        return None
-    return x.shape[-1] - observed.flip(-1).float().argmax(dim=-1)
-
-
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 _INT_1, _INT_0 = [Interval("int", 1)], [Interval("int", 0)]
@@ -35,6 +30,8 @@ CONSTRAINTS = {
     # lr=None: the recipe's default learning rate (not named in the message)
     "lr": [Interval("real", 0, closed="neither"), Hidden(None)],
     "recipe": [Options(RECIPES)],
+    "swa": [Options((True, False)), Hidden(None)],
+    "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
     "crop_length": [Interval("int", 2)],
     "mask_ratio": [Interval("any", 0, 1)],
@@ -169,6 +166,14 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ``recipe="paper"``.
     weight_decay : float, default=1e-4
         Adam weight decay.
+    lr_schedule : {"constant", "cosine"}, default="constant"
+        Learning rate over the steps: constant, or a cosine decay from ``lr`` to 0 over the
+        step budget.
+    swa : bool or None, default=None
+        Keep an equal-weight running average of the network's weights over all steps
+        (stochastic weight averaging, as TS2Vec) and end with it; ``False`` ends with the
+        last step's weights. ``None``: ``True`` with ``recipe="crops"``, ``False`` (the
+        paper's setting) with ``recipe="paper"``.
     standardize : bool, default=True
         Standardise each output feature with its mean and standard deviation over the
         training series, so that linear models with default regularisation work well.
@@ -177,7 +182,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
     device : str, default="auto"
         ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
     mixed_precision : bool, default=True
-        bf16 autocast on CUDA (no effect on other devices).
+        bf16 autocast on CUDA; on a CPU with native bf16 (AVX512-BF16 or AMX) also for
+        encoding at ``transform`` (about twice as fast, the same probe accuracy; training on
+        the CPU stays float32). ``False``: float32 everywhere.
     verbose : bool, default=False
         Show a progress bar with the loss during ``fit``.
     random_state : int, RandomState or None, default=None
@@ -225,46 +232,21 @@ class BTSFTransformer(BaseContrastiveTransformer):
     (3, 1920)
     """
 
+    # fmt: off
     def __init__(
         self,
-        recipe="crops",
-        crop_length=256,
-        mask_ratio=0.5,
-        temporal_weight=1.0,
-        readout="multiscale",
-        dropout=0.1,
-        temperature=0.05,
-        hidden_channels=64,
-        repr_dims=128,
-        temporal_depth=6,
-        spectral_depth=3,
-        temporal_size=32,
-        spectral_size=32,
-        rank=8,
-        n_loops=3,
-        fusion="bilinear",
-        spectrum="complex",
-        missing="interpolate",
-        channel_independent=False,
-        normalize="zscore",
-        batch_size=16,
-        n_iters=None,
-        n_epochs=None,
-        max_time=None,
-        early_stopping=False,
-        checkpoint_path=None,
-        checkpoint_every=50,
-        n_iter_no_change=20,
-        tol=1e-3,
-        lr=None,
-        weight_decay=1e-4,
-        standardize=True,
-        inference_batch_size=256,
-        device="auto",
-        mixed_precision=True,
-        verbose=False,
-        random_state=None,
+        recipe="crops", crop_length=256, mask_ratio=0.5, temporal_weight=1.0,
+        readout="multiscale", dropout=0.1, temperature=0.05,
+        hidden_channels=64, repr_dims=128, temporal_depth=6, spectral_depth=3,
+        temporal_size=32, spectral_size=32, rank=8, n_loops=3, fusion="bilinear",
+        spectrum="complex", missing="interpolate", channel_independent=False,
+        normalize="zscore", batch_size=16, n_iters=None, n_epochs=None, max_time=None,
+        early_stopping=False, checkpoint_path=None, checkpoint_every=50,
+        n_iter_no_change=20, tol=1e-3, lr=None, weight_decay=1e-4,
+        lr_schedule="constant", swa=None, standardize=True, inference_batch_size=256,
+        device="auto", mixed_precision=True, verbose=False, random_state=None,
     ):
+        # fmt: on
         self.recipe = recipe
         self.crop_length = crop_length
         self.mask_ratio = mask_ratio
@@ -296,6 +278,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.tol = tol
         self.lr = lr
         self.weight_decay = weight_decay
+        self.lr_schedule = lr_schedule
+        self.swa = swa
         self.standardize = standardize
         self.inference_batch_size = inference_batch_size
         self.device = device
@@ -325,6 +309,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
+    _bf16_cpu_inference = True  # 1.9x faster encoding, same probe accuracy (method notes)
     _param_constraints, _param_rules = CONSTRAINTS, RULES
 
     def _default_n_iters(self, n_series):
@@ -335,39 +320,28 @@ class BTSFTransformer(BaseContrastiveTransformer):
             return self.lr
         return 1e-3 if self.recipe == "crops" else 3e-4
 
-    def _dropout(self, x, generator):
-        """Standard dropout with the step's own generator (``F.dropout`` takes none)."""
-        if self.dropout == 0:
-            return x
-        keep = torch.rand(x.shape, generator=generator, device=x.device) >= self.dropout
-        return x * keep / (1 - self.dropout)
+    def _lr_factor(self, step, total):
+        if self.lr_schedule == "cosine" and total > 0:
+            return 0.5 * (1 + math.cos(math.pi * step / total))
+        return 1.0
+
+    @contextlib.contextmanager
+    def _training_context(self, network, panels, device, seed):
+        """The weight average (SWA, checkpointed) of the fit."""
+        swa = self.recipe == "crops" if self.swa is None else self.swa
+        with weight_average(network, swa) as averaged:
+            self._fit_average = averaged
+            try:
+                yield averaged
+            finally:
+                del self._fit_average  # training-time state only
+
+    def _after_step(self, network, step):
+        if self._fit_average is not None:
+            self._fit_average.update_parameters(network)
 
     def _training_loss(self, network, batch, step):
-        x = self._instances(batch)
-        generator = step.generator
-        if self.recipe == "paper":
-            # two independent dropout masks over the whole series; one pass over both views
-            views = self._dropout(x.repeat(2, 1, 1), generator)
-            # data-parallel: this rank encodes its shard, the loss sees the whole global batch
-            z = _distributed.gather(network(_distributed.shard(views)), len(views))
-            z_anchor, z_positive = z.chunk(2)
-            return {"instance": info_nce(z_anchor, z_positive, self.temperature)}
-        views, overlap = overlapping_crops(x, self.crop_length, series_lengths(x), generator)
-        # fusion="spectral" (an ablation) has no temporal branch: instance contrast only
-        temporal = self.temporal_weight > 0 and network.uses_temporal
-        z, h = [], []
-        for view, keep in zip(views, (slice(-overlap, None), slice(0, overlap)), strict=True):
-            view = self._dropout(view, generator)
-            shape = (view.shape[0], 1, view.shape[-1])
-            mask = torch.rand(shape, generator=generator, device=view.device) >= self.mask_ratio
-            h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
-            z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
-            if temporal:  # the overlapping steps, (B, overlap, d)
-                h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
-        terms = {"instance": info_nce(z[0], z[1], self.temperature)}
-        if temporal:
-            terms["temporal"] = self.temporal_weight * hierarchical_contrast(h[0], h[1])
-        return terms
+        return btsf_loss(self, network, self._instances(batch), step)
 
     def _training_panels(self, panels):
         """Crops: series of every length in one panel (NaN-padded at the end), so that each

@@ -66,8 +66,9 @@ def test_hierarchical_contrast_prefers_aligned_views():
 
 def test_readouts_widths_and_paper_recipe(panel):
     X, _ = panel
-    fused = tiny_btsf(readout="fused", standardize=False).fit(X)
-    multi = tiny_btsf(standardize=False).fit(X)
+    exact = dict(standardize=False, mixed_precision=False)  # float32 on any CPU
+    fused = tiny_btsf(readout="fused", **exact).fit(X)
+    multi = tiny_btsf(**exact).fit(X)
     # rank * repr_dims; multiscale adds the temporal features pooled at 1 + 2 + 4 positions
     assert fused.transform(X).shape == (12, 2 * 4)
     assert multi.transform(X).shape == (12, 2 * 4 + 7 * 4)
@@ -167,6 +168,8 @@ def test_missing_values_barely_move_the_representation():
         ({"crop_length": 1}, "crop_length must be an integer >= 2"),
         ({"mask_ratio": 1.0}, r"mask_ratio must be in \[0, 1\)"),
         ({"temporal_weight": -1}, "temporal_weight must be >= 0"),
+        ({"lr_schedule": "step"}, "lr_schedule must be one of"),
+        ({"swa": "yes"}, "swa must be one of"),
         ({"fusion": "spectral"}, None),  # no temporal branch: instance contrast only
         ({"lr": None, "recipe": "paper"}, None),
     ],
@@ -177,3 +180,60 @@ def test_recipe_parameters_are_validated(panel, params, match):
         return
     with pytest.raises(ValueError, match=match):
         tiny_btsf(**params).fit(panel[0])
+
+
+def test_swa_ends_with_the_mean_of_the_weights_after_each_step(panel):
+    X = panel[0]
+    # the constant-rate trajectory does not depend on the budget: the weights after step k
+    # are those of a fit with n_iters=k
+    steps = [tiny_btsf(n_iters=k, swa=False).fit(X).network_.state_dict() for k in (1, 2, 3)]
+    averaged = tiny_btsf(n_iters=3, swa=True).fit(X)
+    plain = tiny_btsf(n_iters=3, swa=False).fit(X)
+    assert averaged.loss_history_ == plain.loss_history_  # the same optimisation
+    for name, value in averaged.network_.state_dict().items():
+        expected = sum(s[name] for s in steps) / 3
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6)
+    assert not torch.equal(averaged.network_.W_t, plain.network_.W_t)
+    # swa=None: on with the crops recipe (the default), off with the paper's
+    default = tiny_btsf(n_iters=3).fit(X).network_.state_dict()
+    assert all(torch.equal(default[k], v) for k, v in averaged.network_.state_dict().items())
+    paper = [tiny_btsf(n_iters=3, recipe="paper", swa=s).fit(X) for s in (None, False)]
+    assert torch.equal(paper[0].network_.W_t, paper[1].network_.W_t)
+
+
+def test_cosine_schedule_decays_the_rate_to_zero(panel, monkeypatch):
+    rates = []
+    original = torch.optim.Adam.step
+
+    def recording(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording)
+    tiny_btsf(n_iters=4, lr=0.01, lr_schedule="cosine").fit(panel[0])
+    half_cosine = [1, (1 + 0.5**0.5) / 2, 0.5, (1 - 0.5**0.5) / 2]  # steps 0..3 of 4
+    np.testing.assert_allclose(rates, [0.01 * f for f in half_cosine])
+    rates.clear()
+    tiny_btsf(n_iters=3, lr=0.01).fit(panel[0])
+    assert rates == [0.01] * 3  # constant by default
+
+
+def test_cpu_inference_precision(panel):
+    """float32 without mixed_precision; bf16 at transform on a CPU with native bf16 (close)."""
+    from skcontrast._data import normalize_panel
+    from skcontrast._torch_utils import cpu_has_bf16
+
+    X = panel[0]
+    exact = tiny_btsf(mixed_precision=False, standardize=False).fit(X)
+    with torch.inference_mode():
+        x = torch.from_numpy(normalize_panel(X, "zscore"))
+        direct = exact._encode(exact.network_, x).numpy()
+    np.testing.assert_allclose(exact.transform(X).to_numpy(), direct, rtol=1e-6, atol=1e-6)
+    fast = tiny_btsf(mixed_precision=True, standardize=False).fit(X)  # training: float32
+    assert fast.loss_history_ == exact.loss_history_
+    got = fast.transform(X).to_numpy()
+    if cpu_has_bf16():
+        assert not np.array_equal(got, direct)
+        np.testing.assert_allclose(got, direct, rtol=0.05, atol=0.05)
+    else:
+        np.testing.assert_array_equal(got, direct)

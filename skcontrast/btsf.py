@@ -67,9 +67,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
     random crops (at most ``crop_length`` points, so a step costs the same for any series
     length) with dropout and random timestamp masking, and adds TS2Vec's hierarchical
     (instance and temporal) contrast on the causal temporal branch to the paper's
-    instance contrast of the fused representation. ``recipe="paper"`` is the paper's
-    setting: two dropout views of each whole series, instance contrast only, Adam at
-    ``lr=3e-4``. On the benchmark suite the paper's recipe makes the features worse than
+    instance contrast of the fused representation, and ends with the average of the
+    weights over the steps (``swa``). ``recipe="paper"`` is the paper's setting: two
+    dropout views of each whole series, instance contrast only, Adam at ``lr=3e-4``, the
+    last weights. On the benchmark suite the paper's recipe makes the features worse than
     the untrained encoder; the method notes give the ablation.
 
     Input: a 3-D array ``(n_series, n_channels, n_timepoints)``, any sktime panel container,

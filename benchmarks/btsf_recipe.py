@@ -63,15 +63,13 @@ def readout_features(rep, X, readout):
     from skcontrast._data import check_panel, normalize_panel
     from skcontrast.nn.btsf import fill_missing, multiscale_max_pool
 
-    if readout in ("fused", "multiscale"):
-        rep.readout = readout  # an attribute write: set_params would reset the fitted state
+    if readout in ("fused", "multiscale", "multiscale bf16"):
+        # attribute writes: set_params would reset the fitted state. "fused" and
+        # "multiscale" encode in float32 (as recorded before bf16 became BTSF's CPU
+        # default); "multiscale bf16" is the default, bf16 on a CPU with native bf16
+        rep.readout = "fused" if readout == "fused" else "multiscale"
+        rep.mixed_precision = readout == "multiscale bf16"
         return rep.transform(X).to_numpy()
-    if readout == "multiscale bf16":  # bf16 encoding on a CPU with native bf16
-        rep.readout, rep._bf16_cpu_inference = "multiscale", True
-        try:
-            return rep.transform(X).to_numpy()
-        finally:
-            del rep._bf16_cpu_inference  # back to the class's setting
     net = rep.network_
 
     def encode(batch):

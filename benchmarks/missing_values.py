@@ -45,16 +45,16 @@ def run(datasets, seeds, runs=RUNS):
     from skcontrast import BTSFTransformer
 
     done = pd.read_csv(CSV) if CSV.exists() else None
+    keys = set() if done is None else set(
+        zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
+    )  # fmt: skip
     for name in datasets:
         (X_train, y_train), (X_test, y_test) = load(name)
         if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():
             continue  # unequal lengths or missing values of its own
         for seed in seeds:
             for variant, rate in runs:
-                key = (name, seed, variant, rate)
-                if done is not None and key in set(
-                    zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
-                ):
+                if (name, seed, variant, rate) in keys:
                     continue
                 pipe = Pipeline([("rep", BTSFTransformer(random_state=seed, missing=variant)),
                                  ("clf", LogisticRegression())])  # fmt: skip

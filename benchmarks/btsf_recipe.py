@@ -37,6 +37,7 @@ VARIANTS = {
     "crops b16 swa": dict(batch_size=16, swa=True),
     "crops b16 cosine": dict(batch_size=16, lr_schedule="cosine"),
     "crops b16 100 steps swa": dict(batch_size=16, n_iters=100, swa=True),
+    "crops b16 swa tw4": dict(batch_size=16, swa=True, temporal_weight=4.0),
     # the paper's HAR ablation of the fusion, with the default (crops) recipe
     "fusion: temporal only": dict(fusion="temporal"),
     "fusion: spectral only": dict(fusion="spectral"),

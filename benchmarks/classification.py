@@ -214,7 +214,9 @@ def report():
         "",
         f"Machine: {machine()}. Official train/test splits of {len(order)} datasets; "
         + (
-            f"seeds {', '.join(map(str, seeds))} on {len(all_seeds)} of them "
+            f"seeds {', '.join(map(str, seeds))} on every one; "
+            if len(seeds) > 1 and len(all_seeds) == len(order)
+            else f"seeds {', '.join(map(str, seeds))} on {len(all_seeds)} of them "
             f"({', '.join(all_seeds)}), seed 0 on the others; "
             if len(seeds) > 1
             else f"seed {seeds[0]}; "

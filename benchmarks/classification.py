@@ -209,21 +209,23 @@ def report():
     )
     seed_means = per_seed.groupby("seed").mean()
     b, u, m = acc["BTSF"], acc["BTSF untrained"], acc["MiniRocket"]
+    listed = ", ".join(map(str, seeds))
+    if len(seeds) == 1:
+        seeds_run = f"seed {seeds[0]}"
+    elif len(all_seeds) == len(order):
+        seeds_run = f"seeds {listed} on every one"
+    else:
+        seeds_run = (
+            f"seeds {listed} on {len(all_seeds)} of them ({', '.join(all_seeds)}), "
+            "seed 0 on the others"
+        )
     lines = [
         "# Classification: BTSF + LogisticRegression vs its untrained encoder and MiniRocket",
         "",
         f"Machine: {machine()}. Official train/test splits of {len(order)} datasets; "
-        + (
-            f"seeds {', '.join(map(str, seeds))} on every one; "
-            if len(seeds) > 1 and len(all_seeds) == len(order)
-            else f"seeds {', '.join(map(str, seeds))} on {len(all_seeds)} of them "
-            f"({', '.join(all_seeds)}), seed 0 on the others; "
-            if len(seeds) > 1
-            else f"seed {seeds[0]}; "
-        )
-        + "accuracy is the mean over the seeds run (± its standard deviation); fit time "
-        "includes the classifier; 'peak MB' is the most resident memory a fit added to its "
-        "process. BTSF: `Pipeline([BTSFTransformer(random_state=seed), "
+        f"{seeds_run}; accuracy is the mean over the seeds run (± its standard deviation); "
+        "fit time includes the classifier; 'peak MB' is the most resident memory a fit added "
+        "to its process. BTSF: `Pipeline([BTSFTransformer(random_state=seed), "
         "LogisticRegression()])`; untrained: the same with `n_iters=0`; MiniRocket: "
         "`MiniRocket(random_state=seed) * RidgeClassifierCV` (sktime).",
         "",

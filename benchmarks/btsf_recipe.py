@@ -5,8 +5,12 @@ fit (the readout does not change training): features standardised with training
 statistics, then a default ``LogisticRegression``, as the main benchmark does. Rows are
 appended to ``results/btsf_recipe.csv`` as they finish, and a rerun skips the rows already
 there (it resumes after an interruption). ``--report`` writes ``results/btsf_recipe.md``.
+``--suite dev`` runs every set of the dev suite instead of the quick subset, into
+``results/btsf_recipe_dev.csv`` / ``.md``.
 
     python benchmarks/btsf_recipe.py --variants paper "crops b16" --seeds 0 1 2
+    python benchmarks/btsf_recipe.py --suite dev --variants untrained "crops b16 swa" \
+        --readouts "multiscale bf16" "scales 2,1"
     python benchmarks/btsf_recipe.py --variants "fusion: sum" "fusion: concat"
     python benchmarks/btsf_recipe.py --report
 """
@@ -52,8 +56,15 @@ READOUTS = (
     "multiscale+mean",
     "multiscale+layers",
     "multiscale bf16",
+    # self-ensembling over input resolutions (Mantis): the default readout with
+    # BTSFTransformer(input_scales=...), the series resampled to each scale x its length
+    "scales 1,0.5",
+    "scales 1,0.5,0.25",
+    "scales 2,1",
+    "scales 2,1,0.5",
 )
 CSV = RESULTS / "btsf_recipe.csv"
+DEV_CSV = RESULTS / "btsf_recipe_dev.csv"  # --suite dev: every set of the dev suite
 
 
 def readout_features(rep, X, readout):
@@ -61,9 +72,13 @@ def readout_features(rep, X, readout):
     are computed here from the network's parts, as the package's own readout reads them)."""
     import torch
 
-    from skcontrast._data import check_panel, normalize_panel
     from skcontrast.nn.btsf import fill_missing, multiscale_max_pool
 
+    rep.input_scales = (1.0,)
+    if readout.startswith("scales "):
+        rep.readout, rep.mixed_precision = "multiscale", True
+        rep.input_scales = tuple(float(s) for s in readout.split()[1].split(","))
+        return rep.transform(X).to_numpy()
     if readout in ("fused", "multiscale", "multiscale bf16"):
         # attribute writes: set_params would reset the fitted state. "fused" and
         # "multiscale" encode in float32 (as recorded before bf16 became BTSF's CPU
@@ -93,6 +108,14 @@ def readout_features(rep, X, readout):
         if readout == "multiscale+layers":
             parts += layers[:-1]
         return torch.cat(parts, 1).reshape(batch.shape[0], -1)
+
+    return _grouped(rep, X, encode)
+
+
+def _grouped(rep, X, encode):
+    import torch
+
+    from skcontrast._data import check_panel, normalize_panel
 
     out = []
     for index, panel in rep_groups(X):
@@ -124,20 +147,23 @@ def probe(rep, X_train, y_train, X_test, y_test, readout):
     return float(clf.score((F_test - mean) / scale, y_test))
 
 
-def run(datasets, variants, seeds, readouts=READOUTS):
+def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
     import torch
 
     from skcontrast import BTSFTransformer
 
     done = (
-        pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset", "variant", "seed"])
+        pd.read_csv(csv) if csv.exists() else pd.DataFrame(columns=["dataset", "variant", "seed"])
     )
-    keys = set(zip(done.dataset, done.variant, done.seed, strict=True))
+    if "readout" not in done:
+        done["readout"] = []
+    keys = set(zip(done.dataset, done.variant, done.seed, done.readout, strict=True))
     for name in datasets:
         (X_train, y_train), (X_test, y_test) = load(name)
         for variant in variants:
             for seed in seeds:
-                if (name, variant, seed) in keys:
+                todo = [r for r in readouts if (name, variant, seed, r) not in keys]
+                if not todo:
                     continue
                 rep = BTSFTransformer(random_state=seed, standardize=False, **VARIANTS[variant])
                 start = time.perf_counter()
@@ -149,41 +175,46 @@ def run(datasets, variants, seeds, readouts=READOUTS):
                             final_loss=final_loss)  # fmt: skip
                 test = (X_train, y_train, X_test, y_test)
                 rows = [{**base, "readout": r, "accuracy": probe(rep, *test, r)}
-                        for r in readouts]  # fmt: skip
+                        for r in todo]  # fmt: skip
                 accuracies = {r["readout"]: round(r["accuracy"], 3) for r in rows}
                 print(name, variant, seed, f"fit {fit_s:.1f} s", accuracies, flush=True)
-                pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+                pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
 
-def report():
-    df = pd.read_csv(CSV)
-    long = df
+def wtl(d, tie=0.005) -> str:
+    return f"{(d > tie).sum()}/{(d.abs() <= tie).sum()}/{(d < -tie).sum()}"
+
+
+def report(csv=CSV):
+    df = pd.read_csv(csv)
+    dev = csv == DEV_CSV
     # mean over seeds per dataset, then over the datasets every variant has
-    per = long.groupby(["variant", "readout", "dataset"]).accuracy.mean().unstack("dataset")
+    per = df.groupby(["variant", "readout", "dataset"]).accuracy.mean().unstack("dataset")
     per = per.dropna(axis=1)
-    base = (
-        per.loc[("untrained", "multiscale")] if ("untrained", "multiscale") in per.index else None
-    )
+    default = "multiscale" if ("untrained", "multiscale") in per.index else "multiscale bf16"
+    base = per.loc[("untrained", default)] if ("untrained", default) in per.index else None
+    names = f"{per.shape[1]} datasets" if dev else (
+        f"{per.shape[1]} datasets ({', '.join(per.columns)})")  # fmt: skip
     lines = [
-        "# BTSF recipe ablation (quick subset)",
+        f"# BTSF recipe ablation ({'dev suite' if dev else 'quick subset'})",
         "",
         f"Machine: {machine()}. Default LogisticRegression on standardised features; mean "
-        f"test accuracy over {per.shape[1]} datasets ({', '.join(per.columns)}) and the seeds "
-        "run; 'wins' counts datasets where the row beats the untrained encoder with the "
-        "multiscale readout.",
+        f"test accuracy over {names} and the seeds run; 'vs untrained' counts datasets "
+        f"where the row beats the untrained encoder with the {default} readout, 'vs "
+        f"{default}' those where it beats the same fit with the {default} readout (±0.005).",
         "",
-        "| variant | readout | mean acc | wins/ties/losses vs untrained | seeds | mean fit s |",
-        "|---|---|---|---|---|---|",
+        f"| variant | readout | mean acc | W/T/L vs untrained | W/T/L vs {default} | seeds "
+        "| mean fit s |",
+        "|---|---|---|---|---|---|---|",
     ]
     for (variant, readout), row in per.iterrows():
         sub = df[df.variant == variant]
-        wtl = "-"
-        if base is not None:
-            d = row - base
-            wtl = f"{(d > 0.005).sum()}/{(d.abs() <= 0.005).sum()}/{(d < -0.005).sum()}"
-        lines.append(f"| {variant} | {readout} | {row.mean():.3f} | {wtl} | "
+        vs_base = "-" if base is None else wtl(row - base)
+        own = per.loc[(variant, default)] if (variant, default) in per.index else None
+        vs_own = "-" if own is None or readout == default else wtl(row - own)
+        lines.append(f"| {variant} | {readout} | {row.mean():.3f} | {vs_base} | {vs_own} | "
                      f"{sub.seed.nunique()} | {sub.fit_s.mean():.1f} |")  # fmt: skip
-    (RESULTS / "btsf_recipe.md").write_text("\n".join(lines) + "\n")
+    csv.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -193,12 +224,21 @@ def main():
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--readouts", nargs="*", default=list(READOUTS))
+    parser.add_argument(
+        "--suite", choices=("quick", "dev"), default="quick",
+        help="dev: every set of the dev suite (--datasets ignored), results/btsf_recipe_dev.*",
+    )  # fmt: skip
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
-    if args.report:
-        return report()
-    run(args.datasets, args.variants, args.seeds, args.readouts)
-    report()
+    csv, datasets = CSV, args.datasets
+    if args.suite == "dev":
+        from _common import DEFAULT_DATA
+        from classification import dev_suite
+
+        csv, datasets = DEV_CSV, dev_suite(DEFAULT_DATA)
+    if not args.report:
+        run(datasets, args.variants, args.seeds, args.readouts, csv)
+    report(csv)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,13 @@ ENVIRONMENT = ("checkpoint_path", "device", "verbose", "pretrained", "image_enco
 _PROBE_LENGTH = 64  # time points of the series the output width is measured on
 
 
+def _plain(value) -> bool:
+    """A value a weights-only file holds: ``_SIMPLE``, or a tuple or list of them."""
+    if isinstance(value, (tuple, list)):
+        return all(isinstance(v, _SIMPLE) for v in value)
+    return isinstance(value, _SIMPLE)
+
+
 def _stored_params(estimator):
     """Constructor parameters that survive a weights-only file (``ENVIRONMENT`` left out).
 
@@ -47,7 +54,7 @@ def _stored_params(estimator):
     """
     params = {k: v for k, v in estimator.get_params(deep=False).items() if k not in ENVIRONMENT}
     for key, value in params.items():
-        if not isinstance(value, _SIMPLE):
+        if not _plain(value):
             if key == "random_state":  # only used to start a fit
                 params[key] = None
             else:
@@ -156,7 +163,7 @@ def _checked_params(cls, blob, path) -> dict:
             "written by another skcontrast version or is damaged."
         )
     for key, value in params.items():
-        wrong = not isinstance(value, _SIMPLE)
+        wrong = not _plain(value)
         if isinstance(defaults[key], bool):  # a flag: "yes" would read as True
             wrong = wrong or not isinstance(value, bool)
         if key == "random_state" and not wrong:

@@ -118,6 +118,21 @@ class Path:
 
 
 @dataclass(frozen=True)
+class TupleOf:
+    """A non-empty tuple or list whose every item meets ``item``."""
+
+    item: object
+
+    def accepts(self, value) -> bool:
+        if not isinstance(value, (tuple, list)) or len(value) == 0:
+            return False
+        return all(_accepts(self.item, v) for v in value)
+
+    def describe(self) -> str:
+        return f"a non-empty tuple of numbers {_describe(self.item)}"
+
+
+@dataclass(frozen=True)
 class Hidden:
     """Accepted, but not named in the error message (e.g. ``lr=None``: a method default)."""
 

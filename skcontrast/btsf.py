@@ -12,8 +12,16 @@ from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._btsf_loss import btsf_loss
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Hidden, Interval, Options
-from skcontrast.nn.btsf import FUSIONS, MISSING, SPECTRA, BTSFNetwork, multiscale_max_pool
+from skcontrast._validation import Hidden, Interval, Options, TupleOf
+from skcontrast.nn.btsf import (
+    FUSIONS,
+    MISSING,
+    SPECTRA,
+    BTSFNetwork,
+    fill_missing,
+    multiscale_max_pool,
+    resample,
+)
 
 __all__ = ["BTSFTransformer"]
 
@@ -33,6 +41,7 @@ CONSTRAINTS = {
     "swa": [Options((True, False)), Hidden(None)],
     "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
+    "input_scales": [TupleOf(Interval("real", 0, closed="neither"))],
     "crop_length": [Interval("int", 2)],
     "mask_ratio": [Interval("any", 0, 1)],
     "temporal_weight": [Interval("any", 0)],
@@ -102,6 +111,13 @@ class BTSFTransformer(BaseContrastiveTransformer):
         features). ``"multiscale"``: the fused representation's logits, plus the temporal
         encoder's per-step features max-pooled over the whole series, its halves and its
         quarters (``7 d`` more features).
+    input_scales : tuple of float, default=(1.0,)
+        Self-ensembling over input resolutions: ``transform`` encodes each series linearly
+        resampled to ``s`` times its length, for each ``s``, and concatenates the features
+        (as many times wider as there are scales; ``1.0`` is the series as given). Training
+        is unchanged. ``(1.0, 2.0)`` (a copy at twice the length) measured +0.5 points
+        trained and +0.9 untrained on the quick subset of the dev suite, for three times
+        the encoding cost; the method notes give the table.
     dropout : float, default=0.1
         Rate ``p`` of the dropout masks that make the two views of each series.
     temperature : float, default=0.05
@@ -237,7 +253,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
     def __init__(
         self,
         recipe="crops", crop_length=256, mask_ratio=0.5, temporal_weight=1.0,
-        readout="multiscale", dropout=0.1, temperature=0.05,
+        readout="multiscale", input_scales=(1.0,), dropout=0.1, temperature=0.05,
         hidden_channels=64, repr_dims=128, temporal_depth=6, spectral_depth=3,
         temporal_size=32, spectral_size=32, rank=8, n_loops=3, fusion="bilinear",
         spectrum="complex", missing="interpolate", channel_independent=False,
@@ -253,6 +269,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.mask_ratio = mask_ratio
         self.temporal_weight = temporal_weight
         self.readout = readout
+        self.input_scales = input_scales
         self.dropout = dropout
         self.temperature = temperature
         self.hidden_channels = hidden_channels
@@ -356,8 +373,20 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ]
         return [np.concatenate(padded)]
 
+    def _inference_rows(self, shape):
+        # a copy at s times the length holds s times the activations: keep chunks bounded
+        return max(1, int(self.inference_batch_size / max(1.0, *self.input_scales)))
+
     def _encode(self, network, batch):
         x = self._instances(batch)
+        # resampling needs complete series: gaps are interpolated (the default's way)
+        filled = x if tuple(self.input_scales) == (1.0,) else fill_missing(x)
+        views = [x if s == 1 else resample(filled, s) for s in self.input_scales]
+        features = torch.cat([self._encode_one(network, v) for v in views], dim=1)
+        return features.reshape(batch.shape[0], -1)
+
+    def _encode_one(self, network, x):
+        """The readout of the instances ``x``, (instances, features)."""
         h_t, heads = network.encode(x)
         if self.readout == "fused":
             features = torch.sigmoid(network.fuse(heads))
@@ -366,7 +395,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
             if h_t is not None:
                 parts.append(multiscale_max_pool(h_t))
             features = torch.cat(parts, dim=1)
-        return features.reshape(batch.shape[0], -1)
+        return features
 
     def _encode_timesteps(self, network, batch):
         # the causal temporal branch before pooling: the spectral branch and the fusion
@@ -393,5 +422,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         )  # fmt: skip
         return [
             tiny,
-            {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True},
+            {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True,
+             "input_scales": (1.0, 0.5)},  # fmt: skip
         ]

@@ -7,8 +7,9 @@ import torch
 from _helpers import tiny_btsf
 
 from skcontrast import BTSFTransformer
+from skcontrast._data import normalize_panel
 from skcontrast.nn.augmentations import overlapping_crops
-from skcontrast.nn.btsf import fill_missing
+from skcontrast.nn.btsf import fill_missing, resample
 from skcontrast.nn.losses import hierarchical_contrast
 
 NAN = float("nan")
@@ -84,6 +85,41 @@ def test_readouts_widths_and_paper_recipe(panel):
     assert paper._learning_rate() == 3e-4 and multi._learning_rate() == 1e-3
     assert tiny_btsf(lr=0.01)._learning_rate() == 0.01
     assert np.isfinite(paper.loss_history_).all() and np.isfinite(multi.loss_history_).all()
+
+
+def test_resample_keeps_the_ends_and_the_line_between_samples():
+    x = torch.arange(5.0).reshape(1, 1, 5) * 2  # 0, 2, 4, 6, 8
+    np.testing.assert_allclose(resample(x, 2.0)[0, 0].numpy(), np.linspace(0, 8, 10), atol=1e-6)
+    np.testing.assert_allclose(resample(x, 0.6)[0, 0].numpy(), [0, 4, 8])
+    assert resample(x, 0.01).shape[-1] == 2  # never fewer than two steps
+
+
+def test_input_scales_concatenate_the_readout_of_each_resampled_copy(panel, tmp_path):
+    X, _ = panel
+    exact = dict(standardize=False, mixed_precision=False)
+    plain = tiny_btsf(**exact).fit(X)
+    multi = tiny_btsf(input_scales=(1.0, 2.0), **exact).fit(X)
+    F_plain, F_multi = plain.transform(X).to_numpy(), multi.transform(X).to_numpy()
+    width = F_plain.shape[1]
+    assert F_multi.shape == (12, 2 * width)  # training is the same; the readout doubles
+    np.testing.assert_allclose(F_multi[:, :width], F_plain, rtol=1e-5, atol=1e-6)
+    # the second block reads the z-normalised series at twice its length
+    x = torch.from_numpy(normalize_panel(X, "zscore"))
+    with torch.inference_mode():
+        doubled = plain._encode(plain.network_, resample(x, 2.0)).numpy()
+    np.testing.assert_allclose(F_multi[:, width:], doubled, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(F_multi[:, width:], F_plain, atol=1e-3)
+    # a copy at four times the length: chunks of a quarter of the series
+    assert tiny_btsf(input_scales=(1.0, 4.0), inference_batch_size=8)._inference_rows(None) == 2
+    # scattered missing values are interpolated before resampling
+    holed = X.copy()
+    holed[np.random.default_rng(1).random(X.shape) < 0.1] = np.nan
+    assert np.isfinite(multi.transform(holed).to_numpy()).all()
+    # a weights-only file keeps the scales
+    multi.save_weights(tmp_path / "w.pt")
+    loaded = BTSFTransformer.load_weights(tmp_path / "w.pt")
+    assert tuple(loaded.input_scales) == (1.0, 2.0)
+    np.testing.assert_array_equal(loaded.transform(X).to_numpy(), F_multi)
 
 
 def test_default_budgets_follow_the_recipe(panel):
@@ -165,6 +201,9 @@ def test_missing_values_barely_move_the_representation():
     [
         ({"recipe": "simclr"}, "recipe must be one of"),
         ({"readout": "mean"}, "readout must be one of"),
+        ({"input_scales": (0.0, 1.0)}, "input_scales must be a non-empty tuple of numbers > 0"),
+        ({"input_scales": ()}, "input_scales must be a non-empty tuple"),
+        ({"input_scales": 2.0}, "input_scales must be a non-empty tuple"),
         ({"crop_length": 1}, "crop_length must be an integer >= 2"),
         ({"mask_ratio": 1.0}, r"mask_ratio must be in \[0, 1\)"),
         ({"temporal_weight": -1}, "temporal_weight must be >= 0"),

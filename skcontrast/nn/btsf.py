@@ -49,6 +49,12 @@ def multiscale_max_pool(h: torch.Tensor, scales=(1, 2, 4)) -> torch.Tensor:
     return torch.cat([F.adaptive_max_pool1d(h, s).flatten(1) for s in scales], dim=1)
 
 
+def resample(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """``x`` (B, C, T) linearly resampled to ``max(2, round(scale * T))`` steps, ends kept."""
+    length = max(2, round(scale * x.shape[-1]))
+    return F.interpolate(x, size=length, mode="linear", align_corners=True)
+
+
 FUSIONS = ("bilinear", "sum", "concat", "temporal", "spectral")
 SPECTRA = ("complex", "magnitude")
 MISSING = ("interpolate", "mask")

@@ -325,10 +325,10 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def save_weights(self, path):
         """Save the fitted state in a weights-only file (``torch.load(weights_only=True)``).
 
-        The file holds tensors, numbers and strings only: loading it runs no code. It is
-        written atomically (to a unique temporary file in the same folder, then renamed), so
-        an interrupted save leaves any previous file intact. Use :meth:`load_weights` to get
-        a fitted estimator back.
+        The file holds tensors, numbers, strings and tuples of them only: loading it runs no
+        code. It is written atomically (to a unique temporary file in the same folder, then
+        renamed), so an interrupted save leaves any previous file intact. Use
+        :meth:`load_weights` to get a fitted estimator back.
         """
         self.check_is_fitted()
         save_weights(self, path)

@@ -28,7 +28,8 @@ from skcontrast import _distributed
 FORMAT = "skcontrast.checkpoint"
 
 # parameters that do not change the steps of a fit: a fit may resume with other values
-_NOT_FINGERPRINTED = ("verbose", "checkpoint_path", "checkpoint_every", "max_time")
+# (input_scales: BTSF's readout only; no training step reads it)
+_NOT_FINGERPRINTED = ("verbose", "checkpoint_path", "checkpoint_every", "max_time", "input_scales")
 # parameters naming a weights file: the file's content matters, not its name
 _WEIGHT_FILES = ("pretrained", "image_encoder")
 # stop reasons after which the fit is unfinished and its checkpoint kept to resume it

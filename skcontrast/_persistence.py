@@ -1,4 +1,4 @@
-"""Weights-only persistence: tensors, numbers and strings; loading runs no code.
+"""Weights-only persistence: tensors, numbers, strings and tuples of them; loading runs no code.
 
 Pickle, joblib and sktime's ``save``/``load`` also work on fitted estimators (the network
 is kept on the CPU), but they run code on load. This format does not: it is read with
@@ -39,9 +39,9 @@ ENVIRONMENT = ("checkpoint_path", "device", "verbose", "pretrained", "image_enco
 _PROBE_LENGTH = 64  # time points of the series the output width is measured on
 
 
-def _plain(value) -> bool:
-    """A value a weights-only file holds: ``_SIMPLE``, or a tuple or list of them."""
-    if isinstance(value, (tuple, list)):
+def _plain(value, sequence=False) -> bool:
+    """A value a weights-only file holds: ``_SIMPLE`` or, with ``sequence``, a tuple of them."""
+    if sequence and isinstance(value, (tuple, list)):
         return all(isinstance(v, _SIMPLE) for v in value)
     return isinstance(value, _SIMPLE)
 
@@ -54,7 +54,9 @@ def _stored_params(estimator):
     """
     params = {k: v for k, v in estimator.get_params(deep=False).items() if k not in ENVIRONMENT}
     for key, value in params.items():
-        if not _plain(value):
+        if isinstance(value, (tuple, list)):  # e.g. input_scales; numpy scalars as Python's
+            value = params[key] = tuple(v.item() if isinstance(v, np.generic) else v for v in value)
+        if not _plain(value, sequence=True):
             if key == "random_state":  # only used to start a fit
                 params[key] = None
             else:
@@ -163,7 +165,7 @@ def _checked_params(cls, blob, path) -> dict:
             "written by another skcontrast version or is damaged."
         )
     for key, value in params.items():
-        wrong = not _plain(value)
+        wrong = not _plain(value, sequence=isinstance(defaults[key], tuple))
         if isinstance(defaults[key], bool):  # a flag: "yes" would read as True
             wrong = wrong or not isinstance(value, bool)
         if key == "random_state" and not wrong:

@@ -119,17 +119,18 @@ class Path:
 
 @dataclass(frozen=True)
 class TupleOf:
-    """A non-empty tuple or list whose every item meets ``item``."""
+    """A tuple or list of 1 to ``max_length`` items, each meeting ``item``."""
 
     item: object
+    max_length: int
 
     def accepts(self, value) -> bool:
-        if not isinstance(value, (tuple, list)) or len(value) == 0:
+        if not isinstance(value, (tuple, list)) or not 1 <= len(value) <= self.max_length:
             return False
         return all(_accepts(self.item, v) for v in value)
 
     def describe(self) -> str:
-        return f"a non-empty tuple of numbers {_describe(self.item)}"
+        return f"a tuple or list of 1 to {self.max_length} values, each {_describe(self.item)}"
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ CONSTRAINTS = {
     "swa": [Options((True, False)), Hidden(None)],
     "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
-    "input_scales": [TupleOf(Interval("real", 0, closed="neither"))],
+    # bounded: a copy at s times the length costs s times an encoding (also in load_weights)
+    "input_scales": [TupleOf(Interval("real", 0, 8, closed="right"), max_length=8)],
     "crop_length": [Interval("int", 2)],
     "mask_ratio": [Interval("any", 0, 1)],
     "temporal_weight": [Interval("any", 0)],
@@ -113,11 +114,15 @@ class BTSFTransformer(BaseContrastiveTransformer):
         quarters (``7 d`` more features).
     input_scales : tuple of float, default=(1.0,)
         Self-ensembling over input resolutions: ``transform`` encodes each series linearly
-        resampled to ``s`` times its length, for each ``s``, and concatenates the features
-        (as many times wider as there are scales; ``1.0`` is the series as given). Training
-        is unchanged. ``(1.0, 2.0)`` (a copy at twice the length) measured +0.5 points
-        trained and +0.9 untrained on the quick subset of the dev suite, for three times
-        the encoding cost; the method notes give the table.
+        resampled to ``s`` times its length (``0 < s <= 8``, at most 8 scales), for each
+        ``s``, and concatenates the features (as many times wider as there are scales;
+        ``1.0`` is the series as given). The training steps are unchanged; the encoding pass
+        at the end of ``fit`` (output standardisation) and ``transform`` cost the sum of
+        the scales. Resampled copies are read with missing values interpolated, also with
+        ``missing="mask"``. Per-timestep outputs (``transform_timesteps`` without
+        ``pooled=True``) do not use it. ``(2.0, 1.0)`` (a copy at twice the length)
+        measured +0.5 points trained and +0.9 untrained on the quick subset of the dev
+        suite; the method notes give the table.
     dropout : float, default=0.1
         Rate ``p`` of the dropout masks that make the two views of each series.
     temperature : float, default=0.05

@@ -5,8 +5,10 @@ import pandas as pd
 import pytest
 import torch
 from _helpers import tiny_btsf
+from sklearn.base import clone
 
 from skcontrast import BTSFTransformer
+from skcontrast._checkpoint import canonical_params
 from skcontrast._data import normalize_panel
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.btsf import fill_missing, resample
@@ -109,17 +111,48 @@ def test_input_scales_concatenate_the_readout_of_each_resampled_copy(panel, tmp_
         doubled = plain._encode(plain.network_, resample(x, 2.0)).numpy()
     np.testing.assert_allclose(F_multi[:, width:], doubled, rtol=1e-4, atol=1e-5)
     assert not np.allclose(F_multi[:, width:], F_plain, atol=1e-3)
+    # readout only: a checkpoint of the fit resumes under other scales
+    assert canonical_params(multi) == canonical_params(plain)
     # a copy at four times the length: chunks of a quarter of the series
     assert tiny_btsf(input_scales=(1.0, 4.0), inference_batch_size=8)._inference_rows(None) == 2
-    # scattered missing values are interpolated before resampling
+    # scattered missing values are interpolated before resampling: the copy reads the
+    # interpolated series (NaN spread by the resampling would read otherwise)
     holed = X.copy()
     holed[np.random.default_rng(1).random(X.shape) < 0.1] = np.nan
-    assert np.isfinite(multi.transform(holed).to_numpy()).all()
-    # a weights-only file keeps the scales
-    multi.save_weights(tmp_path / "w.pt")
+    x_holed = fill_missing(torch.from_numpy(normalize_panel(holed, "zscore")))
+    with torch.inference_mode():
+        expected = plain._encode(plain.network_, resample(x_holed, 2.0)).numpy()
+    np.testing.assert_allclose(
+        multi.transform(holed).to_numpy()[:, width:], expected, rtol=1e-4, atol=1e-5
+    )
+    # a weights-only file keeps the scales (a list is stored as a tuple)
+    listed = tiny_btsf(input_scales=[1.0, 2.0], **exact).fit(X)
+    assert clone(listed).get_params()["input_scales"] == [1.0, 2.0]
+    listed.save_weights(tmp_path / "w.pt")
     loaded = BTSFTransformer.load_weights(tmp_path / "w.pt")
-    assert tuple(loaded.input_scales) == (1.0, 2.0)
+    assert loaded.input_scales == (1.0, 2.0)
     np.testing.assert_array_equal(loaded.transform(X).to_numpy(), F_multi)
+
+
+def test_input_scales_with_channels_unequal_lengths_and_pooled_windows():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 3, 20)).astype(np.float32)
+    plain = tiny_btsf(channel_independent=True).fit(X)
+    multi = tiny_btsf(channel_independent=True, input_scales=(1.0, 0.5)).fit(X)
+    width = plain.transform(X).shape[1]
+    assert multi.transform(X).shape == (6, 2 * width)  # each channel at each scale
+    # unequal lengths: every length group is resampled on its own
+    ragged = [pd.DataFrame(rng.standard_normal((n, 1))) for n in (9, 14, 14, 31)]
+    single = tiny_btsf().fit(ragged)
+    both = tiny_btsf(input_scales=(1.0, 2.0)).fit(ragged)
+    F_single, F_both = single.transform(ragged).to_numpy(), both.transform(ragged).to_numpy()
+    assert F_both.shape == (4, 2 * F_single.shape[1]) and np.isfinite(F_both).all()
+    # the first scale's block is the plain readout, up to standardisation statistics of
+    # the wider output (each feature is standardised on its own)
+    np.testing.assert_allclose(F_both[:, : F_single.shape[1]], F_single, rtol=1e-4, atol=1e-4)
+    # pooled windows of transform_timesteps read every scale too
+    windows = both.transform_timesteps(ragged[3], window=8, pooled=True)
+    assert windows.shape[-1] == F_both.shape[1] and np.isfinite(windows).all()
 
 
 def test_default_budgets_follow_the_recipe(panel):
@@ -201,9 +234,13 @@ def test_missing_values_barely_move_the_representation():
     [
         ({"recipe": "simclr"}, "recipe must be one of"),
         ({"readout": "mean"}, "readout must be one of"),
-        ({"input_scales": (0.0, 1.0)}, "input_scales must be a non-empty tuple of numbers > 0"),
-        ({"input_scales": ()}, "input_scales must be a non-empty tuple"),
-        ({"input_scales": 2.0}, "input_scales must be a non-empty tuple"),
+        (
+            {"input_scales": (0.0, 1.0)},
+            r"list of 1 to 8 values, each in \(0, 8\], got \(0.0, 1.0\)",
+        ),
+        ({"input_scales": ()}, "input_scales must be a tuple or list of 1 to 8"),
+        ({"input_scales": (float("inf"),)}, "input_scales must be a tuple or list"),
+        ({"input_scales": 2.0}, "input_scales must be a tuple or list"),
         ({"crop_length": 1}, "crop_length must be an integer >= 2"),
         ({"mask_ratio": 1.0}, r"mask_ratio must be in \[0, 1\)"),
         ({"temporal_weight": -1}, "temporal_weight must be >= 0"),

@@ -73,6 +73,10 @@ def test_a_huge_layer_count_is_refused_before_building(weights, tmp_path):
         ({"standardize": "yes"}, "invalid value standardize='yes'"),
         ({"random_state": -1}, "invalid value random_state=-1"),
         ({"no_such_param": 1}, r"unknown BTSFTransformer parameters \['no_such_param'\]"),
+        # a resampled copy of 10**9 times the length would be encoded by the width probe
+        ({"input_scales": (1e9,)}, "input_scales must be a tuple or list of 1 to 8 values"),
+        ({"input_scales": "2"}, "invalid parameters in the weights file: .*input_scales must"),
+        ({"hidden_channels": (8,)}, r"invalid value hidden_channels=\(8,\)"),
         ({"n_channels_in_": "1"}, "invalid n_channels_in_='1'"),
         ({"n_iters_": 99}, "invalid n_iters_=99"),
         ({"feature_mean_": torch.zeros(3)}, "and 36 values, but the stored network outputs 36"),

@@ -17,6 +17,7 @@ from skcontrast._validation import (
     Options,
     Path,
     Rule,
+    TupleOf,
     check_value,
     validate_params,
 )
@@ -57,6 +58,11 @@ def test_every_table_entry_is_a_parameter(cls):
         ([Interval("real", 0, closed="neither"), Hidden(None)], -1, "p must be > 0, got -1."),
         ([Options(("a", "b")), None], "c", "p must be one of ('a', 'b') or None, got 'c'."),
         (
+            [TupleOf(Interval("real", 0, 8, closed="right"), max_length=2)],
+            (1.0, 2.0, 3.0),
+            "p must be a tuple or list of 1 to 2 values, each in (0, 8], got (1.0, 2.0, 3.0).",
+        ),
+        (
             [Const("scratch"), Path("a weights file")],
             3,
             "p must be 'scratch' or a weights file, got 3.",
@@ -77,6 +83,10 @@ def test_accepted_values():
     check_value("Est", "lr", None, [Interval("real", 0, closed="neither"), Hidden(None)])
     with pytest.raises(TypeError):  # "any": only the comparison, as `not value > 0` reads
         Interval("any", 0, closed="neither").accepts("fast")
+    scales = TupleOf(Interval("real", 0, 8, closed="right"), max_length=2)
+    assert scales.accepts((1.0, 2)) and scales.accepts([0.5]) and scales.accepts((np.float32(2),))
+    for wrong in ((), (1.0, 2.0, 3.0), (float("inf"),), (True,), "1,2", 2.0, (0.0,), (9.0,)):
+        assert not scales.accepts(wrong)
 
 
 def test_rules_run_right_after_their_parameter():

@@ -22,6 +22,18 @@ def ucr_names(data_dir: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
 
 
+def dev_suite(data_dir) -> list[str]:
+    """The dev suite's classification sets: sktime's bundled ones, then the shared data's."""
+    uea = [d for d in UEA if (Path(data_dir) / "classification" / "uea" / d).is_dir()]
+    return BUNDLED + ucr_names(data_dir) + uea
+
+
+def wtl(a, b, tie=0.005) -> str:
+    """Wins/ties/losses of ``a`` against ``b`` (per-dataset Series), ties within ``tie``."""
+    d = a - b
+    return f"{int((d > tie).sum())}/{int((d.abs() <= tie).sum())}/{int((d < -tie).sum())}"
+
+
 # the UCR sets whose trailing NaN pads unequal lengths (the archive's README); in the other
 # sets with NaN (DodgerLoopDay, MelbournePedestrian) every NaN is a missing value
 UNEQUAL_LENGTH = {"AllGestureWiimoteX", "GestureMidAirD1", "PickupGestureWiimoteZ"}

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, load, machine
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wtl
 
 QUICK = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ECG200", "CBF", "SyntheticControl",
          "DistalPhalanxTW", "Fungi", "BasicMotions", "InsectEPGSmallTrain", "DodgerLoopDay",
@@ -181,10 +181,6 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                 pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
 
-def wtl(d, tie=0.005) -> str:
-    return f"{(d > tie).sum()}/{(d.abs() <= tie).sum()}/{(d < -tie).sum()}"
-
-
 def report(csv=CSV):
     df = pd.read_csv(csv)
     dev = csv == DEV_CSV
@@ -210,11 +206,11 @@ def report(csv=CSV):
     ]
     for (variant, readout), row in per.iterrows():
         sub = df[df.variant == variant]
-        vs_base = "-" if base is None else wtl(row - base)
+        vs_base = "-" if base is None else wtl(row, base)
         # against the same precision where both ran: "scales ..." rows encode in bf16
         same = "multiscale bf16" if readout.startswith("scales ") else default
         own = per.loc[(variant, same)] if (variant, same) in per.index else None
-        vs_own = "-" if own is None or readout == same else wtl(row - own)
+        vs_own = "-" if own is None or readout == same else wtl(row, own)
         lines.append(f"| {variant} | {readout} | {row.mean():.3f} | {vs_base} | {vs_own} | "
                      f"{sub.seed.nunique()} | {sub.fit_s.mean():.1f} |")  # fmt: skip
     csv.with_suffix(".md").write_text("\n".join(lines) + "\n")
@@ -235,9 +231,6 @@ def main():
     args = parser.parse_args()
     csv, datasets = CSV, args.datasets
     if args.suite == "dev":
-        from _common import DEFAULT_DATA
-        from classification import dev_suite
-
         csv, datasets = DEV_CSV, dev_suite(DEFAULT_DATA)
     if not args.report:
         run(datasets, args.variants, args.seeds, args.readouts, csv)

@@ -32,16 +32,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
-from _common import BUNDLED, DEFAULT_DATA, RESULTS, UEA, load, machine, shape_of, ucr_names
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, shape_of, wtl
 from btsf_recipe import QUICK
 
 METHODS = ("BTSF", "BTSF untrained", "MiniRocket")
 CSV = RESULTS / "classification.csv"
-
-
-def dev_suite(data_dir) -> list[str]:
-    uea = [d for d in UEA if (data_dir / "classification" / "uea" / d).is_dir()]
-    return BUNDLED + ucr_names(data_dir) + uea
 
 
 class PeakMemory:
@@ -170,11 +165,6 @@ def run(datasets, seeds):
     with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
         for rows in pool.map(run_dataset_safely, jobs):
             pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
-
-
-def wtl(a, b, tie=0.005) -> str:
-    d = a - b
-    return f"{int((d > tie).sum())}/{int((d.abs() <= tie).sum())}/{int((d < -tie).sum())}"
 
 
 def wilcoxon_p(a, b) -> float:

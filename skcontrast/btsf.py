@@ -385,7 +385,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
     def _encode(self, network, batch):
         x = self._instances(batch)
         # resampling needs complete series: gaps are interpolated (the default's way)
-        filled = x if tuple(self.input_scales) == (1.0,) else fill_missing(x)
+        filled = fill_missing(x) if any(s != 1 for s in self.input_scales) else x
         views = [x if s == 1 else resample(filled, s) for s in self.input_scales]
         features = torch.cat([self._encode_one(network, v) for v in views], dim=1)
         return features.reshape(batch.shape[0], -1)

@@ -6,7 +6,9 @@ validation, normalisation, the fit (shapes, seeding, device, the training loop o
 representations and persistence. A method subclasses it and implements the training
 contract of ``skcontrast._estimator.TorchTrainingMixin`` (at least ``_build_network`` and
 ``_training_loss``) and the encoders used at transform: ``_encode`` (and, for per-timestep
-representations, ``_encode_timesteps``).
+representations, ``_encode_timesteps``). Self-ensembling over input resolutions
+(``input_scales``, where a method exposes it) is the base's: ``_readout`` concatenates
+``_encode`` of each resampled copy.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from skcontrast._inference import apply_in_batches
 from skcontrast._persistence import load_weights, save_weights
 from skcontrast._timesteps import stream_timesteps, windowed_timesteps
 from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast.nn.series import fill_missing, resample
 
 __all__ = ["BaseContrastiveTransformer", "NotFittedError"]
 
@@ -88,6 +91,20 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def _encode(self, network, batch: torch.Tensor) -> torch.Tensor:
         """Features ``(B, ..., D)`` of a normalised batch, network in eval mode."""
         raise NotImplementedError
+
+    def _readout(self, network, batch: torch.Tensor) -> torch.Tensor:
+        """``_encode`` of the batch resampled to each of ``input_scales`` times its length,
+        concatenated along the last axis (Mantis's self-ensembling; ``(1.0,)``: ``_encode``).
+
+        Resampling needs complete series: the copies at another length read missing
+        values linearly interpolated; the copy at scale 1 is the batch as given.
+        """
+        scales = self._input_scales()
+        if all(s == 1 for s in scales):
+            return self._encode(network, batch)
+        filled = fill_missing(batch)
+        copies = [batch if s == 1 else resample(filled, s) for s in scales]
+        return torch.cat([self._encode(network, c) for c in copies], dim=-1)
 
     def _pool(self, features: np.ndarray) -> np.ndarray:
         """Standardised ``_encode`` output ``(N, ..., D)`` to the output table ``(N, F)``."""
@@ -218,7 +235,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def _encode_panel(self, network, X, device, prepare=None):
         """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
         return apply_in_batches(
-            self, lambda batch: self._encode(network, batch), X, device, prepare
+            self, lambda batch: self._readout(network, batch), X, device, prepare
         )
 
     def _transform(self, X, y=None):

@@ -43,7 +43,7 @@ from skcontrast import _checkpoint, _distributed
 from skcontrast._data import NORMALIZATIONS, check_panel, groups_by_length
 from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast._training import run_training
-from skcontrast._validation import Interval, Options, Rule, validate_params
+from skcontrast._validation import Interval, Options, Rule, TupleOf, validate_params
 from skcontrast.nn.initialization import seeded_init_
 
 
@@ -71,6 +71,11 @@ TRAINING_CONSTRAINTS = {
     "max_time": [None, Interval("any", 0, closed="neither", unit="seconds")],
 }
 TRAINING_RULES = (Rule("n_epochs", _one_budget),)
+# self-ensembling over input resolutions (BaseContrastiveTransformer._readout), bounded: a
+# copy at s times the length costs s times an encoding (also checked in load_weights)
+INPUT_SCALES_CONSTRAINTS = {
+    "input_scales": [TupleOf(Interval("real", 0, 8, closed="right"), max_length=8)],
+}
 
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
@@ -139,6 +144,15 @@ class TorchTrainingMixin:
     def _inference_rows(self, shape) -> int:
         """Series per inference chunk for a panel of ``shape`` (n, C, T)."""
         return self.inference_batch_size
+
+    def _input_scales(self) -> tuple:
+        """The resolutions ``transform`` reads: ``input_scales``, or the series as given."""
+        return tuple(getattr(self, "input_scales", (1.0,)))
+
+    def _scaled_rows(self, rows: int) -> int:
+        """``rows`` series per inference chunk, shrunk by the largest input scale: a copy at
+        ``s`` times the length holds ``s`` times the activations."""
+        return max(1, int(rows / max(1.0, *self._input_scales())))
 
     def _min_shard_rows(self) -> int:
         """Rows each process needs per batch in a process group (0: any, even none)."""

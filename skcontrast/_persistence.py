@@ -305,7 +305,7 @@ def _check_fitted_arrays(estimator, network, state, path):
         )
     T = min(state["n_timepoints_in_"] or _PROBE_LENGTH, _PROBE_LENGTH)
     with torch.inference_mode():
-        width = estimator._encode(network, torch.zeros(1, C, T)).shape[-1]
+        width = estimator._readout(network, torch.zeros(1, C, T)).shape[-1]
     if len(mean) != width or len(scale) != width:
         raise ValueError(
             f"{path!s}: feature_mean_ and feature_scale_ have {len(mean)} and {len(scale)} "

@@ -59,7 +59,7 @@ def windowed_timesteps(est, network, X, device, window, pooled=False):
     if pooled:
 
         def encode(batch):
-            features = est._encode(network, batch)
+            features = est._readout(network, batch)
             if est.standardize:
                 mean = features.new_tensor(est.feature_mean_)
                 features = (features - mean) / features.new_tensor(est.feature_scale_)

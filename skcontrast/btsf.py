@@ -10,17 +10,19 @@ import torch
 
 from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._btsf_loss import btsf_loss
-from skcontrast._estimator import TRAINING_CONSTRAINTS, TRAINING_RULES
+from skcontrast._estimator import (
+    INPUT_SCALES_CONSTRAINTS,
+    TRAINING_CONSTRAINTS,
+    TRAINING_RULES,
+)
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Hidden, Interval, Options, TupleOf
+from skcontrast._validation import Hidden, Interval, Options
 from skcontrast.nn.btsf import (
     FUSIONS,
     MISSING,
     SPECTRA,
     BTSFNetwork,
-    fill_missing,
     multiscale_max_pool,
-    resample,
 )
 
 __all__ = ["BTSFTransformer"]
@@ -41,8 +43,7 @@ CONSTRAINTS = {
     "swa": [Options((True, False)), Hidden(None)],
     "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
-    # bounded: a copy at s times the length costs s times an encoding (also in load_weights)
-    "input_scales": [TupleOf(Interval("real", 0, 8, closed="right"), max_length=8)],
+    **INPUT_SCALES_CONSTRAINTS,
     "crop_length": [Interval("int", 2)],
     "mask_ratio": [Interval("any", 0, 1)],
     "temporal_weight": [Interval("any", 0)],
@@ -379,19 +380,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         return [np.concatenate(padded)]
 
     def _inference_rows(self, shape):
-        # a copy at s times the length holds s times the activations: keep chunks bounded
-        return max(1, int(self.inference_batch_size / max(1.0, *self.input_scales)))
+        return self._scaled_rows(self.inference_batch_size)
 
     def _encode(self, network, batch):
+        """The readout of one resolution, ``(B, features)``."""
         x = self._instances(batch)
-        # resampling needs complete series: gaps are interpolated (the default's way)
-        filled = fill_missing(x) if any(s != 1 for s in self.input_scales) else x
-        views = [x if s == 1 else resample(filled, s) for s in self.input_scales]
-        features = torch.cat([self._encode_one(network, v) for v in views], dim=1)
-        return features.reshape(batch.shape[0], -1)
-
-    def _encode_one(self, network, x):
-        """The readout of the instances ``x``, (instances, features)."""
         h_t, heads = network.encode(x)
         if self.readout == "fused":
             features = torch.sigmoid(network.fuse(heads))
@@ -400,7 +393,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
             if h_t is not None:
                 parts.append(multiscale_max_pool(h_t))
             features = torch.cat(parts, dim=1)
-        return features
+        return features.reshape(batch.shape[0], -1)
 
     def _encode_timesteps(self, network, batch):
         # the causal temporal branch before pooling: the spectral branch and the fusion

@@ -375,3 +375,39 @@ def test_cpu_inference_precision(corpus):
         np.testing.assert_allclose(features(fast, X), direct, rtol=0.05, atol=0.05)
     else:
         np.testing.assert_array_equal(features(fast, X), features(exact, X))
+
+
+@pytest.mark.parametrize("pooling", ["concat", "mean"])
+def test_input_scales_self_ensemble_each_channel(corpus, pooling, tmp_path):
+    """The shared base's self-ensembling: each channel's embedding at every scale."""
+    from skcontrast._data import normalize_panel
+    from skcontrast.nn.series import fill_missing, resample
+
+    X = corpus[1].astype(np.float32)  # 8 series, 3 channels, 25 steps
+    exact = dict(standardize=False, mixed_precision=False, channel_pooling=pooling)
+    plain = tiny_aimts(**exact).fit(X)
+    multi = tiny_aimts(input_scales=(1.0, 2.0), **exact).fit(X)
+    # the training is the same; per channel, the embedding of the copy at twice the length
+    # follows the series' own
+    np.testing.assert_array_equal(multi.loss_history_, plain.loss_history_)
+    x = torch.from_numpy(normalize_panel(X, "zscore"))
+    holed = X.copy()
+    holed[np.random.default_rng(2).random(X.shape) < 0.1] = np.nan
+    x_holed = fill_missing(torch.from_numpy(normalize_panel(holed, "zscore")))
+    for data, filled in ((X, x), (holed, x_holed)):
+        with torch.inference_mode():
+            own = plain._encode(plain.network_, torch.from_numpy(normalize_panel(data, "zscore")))
+            doubled = plain._encode(plain.network_, resample(filled, 2.0))
+        expected = plain._pool(torch.cat([own, doubled], dim=-1).numpy())
+        np.testing.assert_allclose(features(multi, data), expected, rtol=1e-4, atol=1e-5)
+    width = features(plain, X).shape[1]
+    assert expected.shape == (8, 2 * width)
+    assert not np.allclose(expected[:, :width], expected[:, width:], atol=1e-3)
+    # the chunks shrink with the largest scale; a weights-only file keeps the scales
+    assert tiny_aimts(input_scales=(4.0,), inference_batch_size=8)._inference_rows((10, 1, 16)) == 2
+    multi.save_weights(tmp_path / "w.pt")
+    loaded = AimTSTransformer.load_weights(tmp_path / "w.pt")
+    assert loaded.input_scales == (1.0, 2.0)
+    np.testing.assert_array_equal(features(loaded, X), features(multi, X))
+    with pytest.raises(ValueError, match="input_scales must be a tuple or list"):
+        tiny_aimts(input_scales=(0.5, 9.0)).fit(X)

@@ -42,6 +42,9 @@ VARIANTS = {
     "crops b16 cosine": dict(batch_size=16, lr_schedule="cosine"),
     "crops b16 100 steps swa": dict(batch_size=16, n_iters=100, swa=True),
     "crops b16 swa tw4": dict(batch_size=16, swa=True, temporal_weight=4.0),
+    # dataset-level instead of per-series normalisation (levels and spreads kept)
+    "untrained global": dict(n_iters=0, normalize="global"),
+    "crops b16 swa global": dict(batch_size=16, swa=True, normalize="global"),
     # the paper's HAR ablation of the fusion, with the default (crops) recipe
     "fusion: temporal only": dict(fusion="temporal"),
     "fusion: spectral only": dict(fusion="spectral"),

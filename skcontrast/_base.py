@@ -26,6 +26,7 @@ from skcontrast._data import (
     as_sklearn_panel,
     check_not_one_series_with_labels,
     check_panel,
+    global_statistics,
     groups_by_length,
     is_corpus,
     is_one_series_frame,
@@ -191,7 +192,12 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         """Train on a list of numpy3D panels (one, or a corpus) and set the fitted state."""
         self._check_params()
         name = type(self).__name__
-        panels = [normalize_panel(check_panel(p, name), self.normalize) for p in panels]
+        panels = [check_panel(p, name) for p in panels]
+        # normalize="global": per-channel statistics of the training data, kept for transform
+        self.input_mean_, self.input_scale_ = (
+            global_statistics(panels, name) if self.normalize == "global" else (None, None)
+        )
+        panels = [self._normalize(p) for p in panels]
         for p in panels:
             warn_if_transposed(p, name, stacklevel=5)
         channels = {p.shape[1] for p in panels}
@@ -232,6 +238,12 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return self
 
     # -- transform ---------------------------------------------------------------------
+    def _normalize(self, X: np.ndarray) -> np.ndarray:
+        """``normalize`` applied to a panel (or a chunk of one), with the fitted statistics
+        for ``"global"``."""
+        statistics = getattr(self, "input_mean_", None), getattr(self, "input_scale_", None)
+        return normalize_panel(X, self.normalize, statistics)
+
     def _encode_panel(self, network, X, device, prepare=None):
         """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
         return apply_in_batches(
@@ -251,7 +263,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
                     network,
                     panel,
                     device,
-                    prepare=lambda rows: normalize_panel(rows, self.normalize),
+                    prepare=self._normalize,
                 )
             if self.standardize:  # in place: the output table is the one O(n) allocation
                 features -= self.feature_mean_

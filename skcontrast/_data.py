@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-NORMALIZATIONS = ("zscore", None)
+NORMALIZATIONS = ("zscore", "global", None)
 
 _PANEL_FORMS = (
     "a 3-D array (n_series, n_channels, n_timepoints), a 2-D array or list of lists "
@@ -291,15 +291,29 @@ def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> n
     return X
 
 
-def normalize_panel(X: np.ndarray, how) -> np.ndarray:
-    """Per-series, per-channel normalisation.
+def normalize_panel(X: np.ndarray, how, statistics=None) -> np.ndarray:
+    """Per-series (``"zscore"``) or dataset-level (``"global"``) per-channel normalisation.
 
-    ``"zscore"`` subtracts each channel's mean and divides by its standard deviation; a
-    constant channel (std 0) becomes all zeros rather than NaN; missing values (NaN) are
-    ignored in the statistics and stay missing. ``None`` leaves X as is.
+    ``"zscore"`` subtracts each series' channel mean and divides by its standard deviation;
+    a constant channel (std 0) becomes all zeros rather than NaN. ``"global"`` subtracts
+    the fitted per-channel ``statistics = (mean, scale)`` of the training data (see
+    :func:`global_statistics`) and divides by its scale, so that levels and spreads keep
+    their differences between series. Missing values (NaN) are ignored in the statistics
+    and stay missing. ``None`` leaves X as is.
     """
     if how is None:
         return X
+    if how == "global":
+        mean, scale = statistics
+        if X.shape[1] != len(mean):
+            raise ValueError(
+                f"X has {X.shape[1]} channel(s), but normalize='global' holds statistics of "
+                f"{len(mean)} fitted channel(s); pass series with the fitted channels, or fit "
+                "with normalize='zscore' to encode any channel count."
+            )
+        out = X - mean[None, :, None]
+        out /= scale[None, :, None]
+        return out.astype(np.float32, copy=False)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(X, axis=2, keepdims=True, dtype=np.float64)
         std = np.nanstd(X, axis=2, keepdims=True, dtype=np.float64)
@@ -309,6 +323,32 @@ def normalize_panel(X: np.ndarray, how) -> np.ndarray:
     out = X - mean.astype(np.float32)
     out /= std.astype(np.float32)
     return out  # NaN (missing) stays NaN
+
+
+def global_statistics(panels, name: str):
+    """Per-channel mean and standard deviation (float32, ``(C,)`` each) over every observed
+    value of every series of ``panels`` (numpy3D, one channel count); a constant channel
+    gets scale 1."""
+    channels = {p.shape[1] for p in panels}
+    if len(channels) > 1:
+        raise ValueError(
+            f"{name}(normalize='global') fits one set of per-channel statistics, but the "
+            f"panels have {sorted(channels)} channels; use normalize='zscore' for a corpus "
+            "of different channel counts."
+        )
+    n_channels = channels.pop()
+    total = np.zeros(n_channels)
+    count = np.zeros(n_channels)
+    for p in panels:  # two passes in float64, one channel-sum at a time (no panel copy)
+        total += np.nansum(p, axis=(0, 2), dtype=np.float64)
+        count += (~np.isnan(p)).sum(axis=(0, 2))
+    mean = total / np.maximum(count, 1)
+    square = np.zeros(n_channels)
+    for p in panels:
+        square += np.nansum(np.square(p - mean[None, :, None], dtype=np.float64), axis=(0, 2))
+    scale = np.sqrt(square / np.maximum(count, 1))
+    scale[scale < 1e-8] = 1.0
+    return mean.astype(np.float32), scale.astype(np.float32)
 
 
 def groups_by_length(X):

@@ -29,6 +29,8 @@ FORMAT_VERSION = 1
 _SIMPLE = (type(None), bool, int, float, str)
 # fitted attributes saved besides the network weights
 _ARRAYS = ("feature_mean_", "feature_scale_", "loss_history_")
+# normalize="global"'s per-channel input statistics: None otherwise (absent from older files)
+_INPUT_STATISTICS = ("input_mean_", "input_scale_")
 _SCALARS = ("n_channels_in_", "n_timepoints_in_", "n_features_in_", "n_iters_",
             "stop_reason_", "fit_time_")  # fmt: skip
 _STOP_REASONS = ("budget", "max_time", "early_stopping", "interrupted")
@@ -72,6 +74,9 @@ def save_weights(estimator, path):
     state = {a: torch.as_tensor(np.asarray(getattr(estimator, a))) for a in _ARRAYS}
     # shape attributes are None or absent after a corpus of mixed shapes
     state.update({a: getattr(estimator, a, None) for a in _SCALARS})
+    for attr in _INPUT_STATISTICS:
+        value = getattr(estimator, attr, None)
+        state[attr] = None if value is None else torch.as_tensor(np.asarray(value))
     # the named terms of the loss (absent from files of earlier versions)
     terms = getattr(estimator, "loss_terms_", {})
     state["loss_terms_"] = {
@@ -98,6 +103,7 @@ def load_weights(cls, path):
     _check_estimator_params(estimator, path)
     network = _build_checked(estimator, state, state_dict, path)
     _check_fitted_arrays(estimator, network, state, path)
+    _check_input_statistics(estimator, state, path)
     estimator.network_ = network
     for attr in _ARRAYS:
         value = state[attr].numpy()
@@ -105,6 +111,9 @@ def load_weights(cls, path):
     for attr in _SCALARS:
         if state[attr] is not None or attr != "n_features_in_":
             setattr(estimator, attr, state[attr])
+    for attr in _INPUT_STATISTICS:
+        value = state.get(attr)
+        setattr(estimator, attr, None if value is None else value.numpy())
     estimator.loss_terms_ = {k: v.numpy().tolist() for k, v in state.get("loss_terms_", {}).items()}
     # the flags sktime's fit sets
     estimator._is_fitted = True
@@ -316,4 +325,28 @@ def _check_fitted_arrays(estimator, network, state, path):
     if not (torch.isfinite(mean).all() and torch.isfinite(scale).all() and (scale > 0).all()):
         raise ValueError(
             f"{path!s}: feature_mean_ or feature_scale_ holds non-finite or non-positive values."
+        )
+
+
+def _check_input_statistics(estimator, state, path):
+    """normalize="global" needs finite per-channel statistics (positive scales), one per
+    fitted channel; other settings store none."""
+    values = [state.get(a) for a in _INPUT_STATISTICS]
+    if estimator.normalize != "global":
+        if any(v is not None for v in values):
+            raise ValueError(
+                f"{path!s}: input statistics stored for normalize={estimator.normalize!r}; "
+                "the file is damaged."
+            )
+        return
+    C = state["n_channels_in_"]
+    ok = C is not None and all(
+        isinstance(v, torch.Tensor) and v.ndim == 1 and v.is_floating_point() and len(v) == C
+        and torch.isfinite(v).all()
+        for v in values
+    )  # fmt: skip
+    if not ok or not (values[1] > 0).all():
+        raise ValueError(
+            f"{path!s}: normalize='global' needs input_mean_ and input_scale_ of "
+            f"n_channels_in_={C!r} finite values (positive scales); the file is damaged."
         )

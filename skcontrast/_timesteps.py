@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from skcontrast._data import normalize_panel
 from skcontrast._inference import apply_in_batches
 
 # time steps per streaming chunk (plus the receptive-field overlap)
@@ -34,7 +33,11 @@ def stream_timesteps(est, network, X, device, receptive_field, chunk=STREAM_CHUN
         stop = min(start + chunk, length)
         lo = max(0, start - overlap)
         values = apply_in_batches(
-            est, lambda b: est._encode_timesteps(network, b), X[:, :, lo:stop], device, _copy
+            est,
+            lambda b: est._encode_timesteps(network, b),
+            X[:, :, lo:stop],
+            device,
+            _step_input(est),
         )[:, start - lo :]
         if out is None:
             out = np.empty((n, length, values.shape[-1]), dtype=values.dtype)
@@ -70,13 +73,22 @@ def windowed_timesteps(est, network, X, device, window, pooled=False):
         def encode(batch):
             return est._encode_timesteps(network, batch)[:, -1]
 
-    # pooled rows are transform() rows of the window, its own normalisation included
-    prepare = (lambda rows: normalize_panel(_copy(rows), est.normalize)) if pooled else _copy
+    # pooled rows are transform() rows of the window, its own normalisation included; the
+    # fitted statistics of normalize="global" read no future and apply to steps as well
+    prepare = (lambda rows: est._normalize(_copy(rows))) if pooled else _step_input(est)
     out = []
     for series in X:
         values = apply_in_batches(est, encode, trailing_windows(series, window), device, prepare)
         out.append(est._pool(values) if pooled else values)
     return np.stack(out)
+
+
+def _step_input(est):
+    """How a chunk is prepared for per-step encoding: a copy, with the fitted statistics of
+    ``normalize="global"`` applied (a per-series z-score would read the future)."""
+    if est.normalize == "global":
+        return lambda rows: est._normalize(_copy(rows))
+    return _copy
 
 
 def _copy(rows):

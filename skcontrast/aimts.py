@@ -145,7 +145,9 @@ class AimTSTransformer(BaseContrastiveTransformer):
     normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
 checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
 mixed_precision, verbose, random_state
-        As in :class:`BTSFTransformer` (a chunk of ``inference_batch_size`` series is also
+        As in :class:`BTSFTransformer` (``normalize="global"`` fits per-channel statistics,
+        so the corpus and every panel transformed must share one channel count; a chunk of
+        ``inference_batch_size`` series is also
         kept under ``inference_batch_size * 256`` channel-steps, since every channel is
         encoded as its own series; ``mixed_precision=True`` also encodes in bf16 at
         ``transform`` on a CPU with native bf16, AVX512-BF16 or AMX: twice as fast, the same
@@ -161,7 +163,8 @@ mixed_precision, verbose, random_state
     ----------
     network_ : torch.nn.Module
         The trained network (SWA-averaged series encoder), on the CPU.
-    loss_history_, n_iters_, stop_reason_, fit_time_, feature_mean_, feature_scale_
+    loss_history_, n_iters_, stop_reason_, fit_time_, feature_mean_, feature_scale_, \
+input_mean_, input_scale_
         As in :class:`BTSFTransformer`.
     loss_terms_ : dict of str to list of float
         The weighted terms of the loss at each step, which sum to ``loss_history_``:

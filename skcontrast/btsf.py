@@ -156,8 +156,13 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Encode each variable of a multivariate series as its own univariate series, so the
         other variables serve as negatives (the paper's option for multivariate data);
         features are then concatenated over channels (``n_channels * l * d`` wide).
-    normalize : {"zscore", None}, default="zscore"
-        Per-series, per-channel z-normalisation before encoding (constant channels map to 0).
+    normalize : {"zscore", "global", None}, default="zscore"
+        ``"zscore"``: each channel of each series z-normalised on its own before encoding
+        (constant channels map to 0), which discards levels and spreads. ``"global"``:
+        every series shifted and scaled by per-channel statistics of all training values
+        (``input_mean_``, ``input_scale_``; TS2Vec's normalisation of the UCR sets the
+        archive leaves raw), which keeps the differences of level and spread between
+        series; per-timestep outputs read the same statistics. ``None``: as given.
     batch_size : int, default=16
         Series per training step (the paper uses 256 on a GPU; TS2Vec 8). With crops a step
         encodes two views, so 16 costs about what 32 whole series did. Clipped to the number
@@ -234,6 +239,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Shape of the training series.
     n_features_in_ : int
         ``n_channels_in_ * n_timepoints_in_`` (scikit-learn's count of input values).
+    input_mean_, input_scale_ : ndarray of shape (n_channels,) or None
+        The per-channel training statistics of ``normalize="global"`` (else ``None``).
     feature_mean_, feature_scale_ : ndarray
         Output standardisation statistics over the training series.
     fit_time_ : float

@@ -18,7 +18,7 @@ from skcontrast._data import (
 from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
 from skcontrast._inference import apply_in_batches
 from skcontrast._torch_utils import isolated_seed, resolve_device
-from skcontrast._validation import Interval
+from skcontrast._validation import Interval, Options
 from skcontrast.aimts import AimTSTransformer, check_architecture, resolve_pretrained
 from skcontrast.nn.aimts import FineTuneNetwork
 
@@ -105,6 +105,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     # the training parameters, then the classifier's, in the order they are checked
     _param_constraints = {
         **TRAINING_CONSTRAINTS,
+        # per-series normalisation only: the classifier keeps no fitted input statistics
+        "normalize": [Options(("zscore", None))],
         "hidden_channels": [Interval("int", 1)],
         "repr_dims": [Interval("int", 1)],
         "head_lr": [Interval("any", 0, closed="neither")],

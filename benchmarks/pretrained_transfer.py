@@ -2,6 +2,7 @@
 
     python benchmarks/pretrained_transfer.py            # every set, resumable CSV
     python benchmarks/pretrained_transfer.py --speed    # zero-shot fit + transform time only
+    python benchmarks/pretrained_transfer.py --scales   # zero-shot, self-ensembled readout
     python benchmarks/pretrained_transfer.py --report   # tables and plot from the CSVs
 
 The twelve sets of ``pretrain_base.TRANSFER_VALIDATION`` were never pretrained on. Per
@@ -17,6 +18,10 @@ labels would fit them); then ``LogisticRegression()`` (zero-shot, from scratch) 
 ``RidgeClassifierCV(alphas=logspace(-3, 3, 10))`` (MiniRocket) is trained on 100 %, 25 % or
 10 % of the training labels (stratified, at least one per class; seeds 0-2 draw the
 subsets and seed the encoders). Accuracy on the whole test split.
+
+``--scales`` adds the zero-shot base with the self-ensembling readout chosen on the readout
+benchmark's sets (``input_scales=SCALES``, ``aimts_readout.py``), probed the same way (its
+own CSV, ``pretrained_scales.csv``): a check on sets that played no part in the choice.
 """
 
 from __future__ import annotations
@@ -36,7 +41,11 @@ from pretrain_base import TRANSFER_VALIDATION
 SEEDS, FRACTIONS = [0, 1, 2], [1.0, 0.25, 0.1]
 CSV = RESULTS / "pretrained_transfer.csv"
 SPEED_CSV = RESULTS / "pretrained_speed.csv"
-METHODS = ["zero-shot base + LR", "fine-tuned base", "from scratch + LR", "MiniRocket + Ridge"]
+SCALES_CSV = RESULTS / "pretrained_scales.csv"
+SCALES = (2.0, 1.0, 0.5)
+SCALED = "zero-shot base, scales 2,1,0.5 + LR"
+METHODS = ["zero-shot base + LR", SCALED, "fine-tuned base", "from scratch + LR",
+           "MiniRocket + Ridge"]  # fmt: skip
 
 
 def _probe(rows, name, method, seed, features, y, y_test, make_classifier, encode_s):
@@ -134,6 +143,29 @@ def run_all(data_dir):
         print(name, full.round(3).to_dict(), flush=True)
 
 
+def run_scales(data_dir):
+    """Zero-shot base with ``input_scales=SCALES`` on every transfer set (resumable)."""
+    import torch
+    from sklearn.linear_model import LogisticRegression
+
+    from skcontrast import AimTSTransformer
+
+    torch.set_num_threads(2)
+    done = pd.read_csv(SCALES_CSV) if SCALES_CSV.exists() else pd.DataFrame(columns=["dataset"])
+    for name in TRANSFER_VALIDATION:
+        if name in set(done.dataset):
+            continue
+        (X, y), (X_test, y_test) = load(name, Path(data_dir))
+        X, X_test = np.asarray(X, np.float32), np.asarray(X_test, np.float32)
+        make = lambda: AimTSTransformer(pretrained="base", n_iters=0, input_scales=SCALES)  # noqa: E731
+        features, seconds = _encode(make, X, X_test)
+        rows = []
+        for seed in SEEDS:
+            _probe(rows, name, SCALED, seed, features, y, y_test, LogisticRegression, seconds)
+        pd.DataFrame(rows).to_csv(SCALES_CSV, mode="a", header=not SCALES_CSV.exists(), index=False)
+        print(name, round(np.mean([r["accuracy"] for r in rows[:1]]), 3), flush=True)
+
+
 def speed():
     """Zero-shot fit + transform of 1,000 series of length 500, fresh process, 2 threads."""
     import torch
@@ -161,6 +193,8 @@ def speed():
 
 def report():
     df = pd.read_csv(CSV)
+    if SCALES_CSV.exists():
+        df = pd.concat([df, pd.read_csv(SCALES_CSV)])
     lines = [
         '# The shipped encoder `pretrained="base"` on its transfer-validation group',
         "",
@@ -184,6 +218,15 @@ def report():
                 RESULTS / "pretrained_transfer.png",
                 "pretrained base vs MiniRocket and AimTS from scratch (all labels)",
             )
+        if SCALED in table:
+            d = table[SCALED] - table[METHODS[0]]
+            d = d.drop(index="**mean**")
+            lines += [
+                f"{SCALED} against the default zero-shot readout: better on "
+                f"{int((d > 0.005).sum())}, within 0.005 on {int((d.abs() <= 0.005).sum())}, "
+                f"worse on {int((d < -0.005).sum())} sets.",
+                "",
+            ]
         per_seed = sub.groupby(["method", "seed"]).accuracy.mean().groupby("method").std()
         lines += [
             "Std of the mean over seeds: "
@@ -213,10 +256,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--speed", action="store_true")
+    parser.add_argument("--scales", action="store_true")
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.speed:
         speed()
+    elif args.scales:
+        run_scales(args.data)
     elif not args.report:
         run_all(args.data)
     report()

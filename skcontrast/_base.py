@@ -193,13 +193,12 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self._check_params()
         name = type(self).__name__
         panels = [check_panel(p, name) for p in panels]
-        # normalize="global": per-channel statistics of the training data, kept for transform
-        self.input_mean_, self.input_scale_ = (
-            global_statistics(panels, name) if self.normalize == "global" else (None, None)
-        )
-        panels = [self._normalize(p) for p in panels]
         for p in panels:
             warn_if_transposed(p, name, stacklevel=5)
+        # normalize="global": per-channel statistics of the training data, kept for transform
+        self.input_mean_, self.input_scale_ = (
+            global_statistics(panels, name) if "global" in self._normalizations() else (None, None)
+        )
         channels = {p.shape[1] for p in panels}
         lengths = {p.shape[2] for p in panels}
         # shapes of the training data; None where the corpus mixes them
@@ -215,7 +214,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         with isolated_seed(seed, device):
             network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
             self._init_weights(network, seed)
-            training = self._training_panels(panels)
+            # training reads the first normalisation (the others are readouts only)
+            training = self._training_panels([self._normalize(p) for p in panels])
             history, self.stop_reason_ = self._train(network, training, device, seed)
         self.loss_history_, self.loss_terms_ = history.total, history.terms
         if max(sizes) < 2:  # n_steps() skipped training (no negatives); fit warns
@@ -223,7 +223,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self.n_iters_ = len(self.loss_history_)
         network.eval()
         # standardisation statistics per feature (last axis), over all series (and channels)
-        encoded = [self._encode_panel(network, p, device) for p in panels]
+        encoded = [self._features(network, p, device) for p in panels]
         features = np.concatenate([f.reshape(-1, f.shape[-1]) for f in encoded])
         if self._fit_transform__features is not None:  # inside fit_transform: kept for it
             self._fit_transform__features.extend(encoded)
@@ -238,11 +238,30 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         return self
 
     # -- transform ---------------------------------------------------------------------
-    def _normalize(self, X: np.ndarray) -> np.ndarray:
-        """``normalize`` applied to a panel (or a chunk of one), with the fitted statistics
-        for ``"global"``."""
+    def _normalizations(self) -> tuple:
+        """``normalize`` as a tuple: training reads the first, ``transform`` concatenates
+        the readout of the series normalised by each."""
+        how = self.normalize
+        return tuple(how) if isinstance(how, (tuple, list)) else (how,)
+
+    def _normalize(self, X: np.ndarray, how="first") -> np.ndarray:
+        """A panel (or a chunk of one) normalised by ``how`` (default: the first of
+        ``normalize``), with the fitted statistics for ``"global"``."""
+        how = self._normalizations()[0] if how == "first" else how
         statistics = getattr(self, "input_mean_", None), getattr(self, "input_scale_", None)
-        return normalize_panel(X, self.normalize, statistics)
+        return normalize_panel(X, how, statistics)
+
+    def _features(self, network, X, device) -> np.ndarray:
+        """The readout ``(N, ..., D)`` of a raw panel: one per normalisation, concatenated
+        along the last axis; each chunk is normalised on its own (no normalised copy of
+        the panel)."""
+        parts = [
+            self._encode_panel(
+                network, X, device, prepare=lambda rows, h=how: self._normalize(rows, h)
+            )
+            for how in self._normalizations()
+        ]
+        return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
 
     def _encode_panel(self, network, X, device, prepare=None):
         """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
@@ -259,12 +278,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
             if reused:  # fit_transform: fit encoded these series, group by group, in order
                 features = reused.pop(0)
             else:  # normalised chunk by chunk: no normalised copy of the whole panel
-                features = self._encode_panel(
-                    network,
-                    panel,
-                    device,
-                    prepare=self._normalize,
-                )
+                features = self._features(network, panel, device)
             if self.standardize:  # in place: the output table is the one O(n) allocation
                 features -= self.feature_mean_
                 features /= self.feature_scale_

@@ -55,6 +55,15 @@ def _one_budget(est):
         )
 
 
+def _distinct_normalizations(est):
+    how = est.normalize
+    if isinstance(how, (tuple, list)) and len(set(how)) != len(how):
+        raise ValueError(
+            f"{type(est).__name__}: normalize={how!r} repeats a normalisation; each one "
+            "encodes the series once more, so list each at most once."
+        )
+
+
 # the training parameters every torch-trained estimator has, in the order they are checked
 TRAINING_CONSTRAINTS = {
     "batch_size": [Interval("int", 1)],
@@ -64,13 +73,14 @@ TRAINING_CONSTRAINTS = {
     # n_iters=0 or n_epochs=0: no training (the seeded or pretrained encoder as is)
     "n_iters": [Interval("int", 0), None],
     "n_epochs": [Interval("int", 0), None],
-    "normalize": [Options(NORMALIZATIONS)],
+    # a tuple: training reads the first; transform concatenates the readout of each
+    "normalize": [Options(NORMALIZATIONS), TupleOf(Options(NORMALIZATIONS), max_length=3)],
     "tol": [Interval("any", 0, closed="neither")],
     "lr": [Interval("real", 0, closed="neither")],
     "weight_decay": [Interval("any", 0)],
     "max_time": [None, Interval("any", 0, closed="neither", unit="seconds")],
 }
-TRAINING_RULES = (Rule("n_epochs", _one_budget),)
+TRAINING_RULES = (Rule("n_epochs", _one_budget), Rule("normalize", _distinct_normalizations))
 # self-ensembling over input resolutions (BaseContrastiveTransformer._readout), bounded: a
 # copy at s times the length costs s times an encoding (also checked in load_weights)
 INPUT_SCALES_CONSTRAINTS = {

@@ -39,6 +39,8 @@ _STOP_REASONS = ("budget", "max_time", "early_stopping", "interrupted")
 # or which files it reads)
 ENVIRONMENT = ("checkpoint_path", "device", "verbose", "pretrained", "image_encoder")
 _PROBE_LENGTH = 64  # time points of the series the output width is measured on
+# parameters that may be a tuple whatever their default (normalize: an ensemble)
+_SEQUENCES = ("normalize",)
 
 
 def _plain(value, sequence=False) -> bool:
@@ -174,7 +176,7 @@ def _checked_params(cls, blob, path) -> dict:
             "written by another skcontrast version or is damaged."
         )
     for key, value in params.items():
-        wrong = not _plain(value, sequence=isinstance(defaults[key], tuple))
+        wrong = not _plain(value, sequence=isinstance(defaults[key], tuple) or key in _SEQUENCES)
         if isinstance(defaults[key], bool):  # a flag: "yes" would read as True
             wrong = wrong or not isinstance(value, bool)
         if key == "random_state" and not wrong:
@@ -314,7 +316,9 @@ def _check_fitted_arrays(estimator, network, state, path):
         )
     T = min(state["n_timepoints_in_"] or _PROBE_LENGTH, _PROBE_LENGTH)
     with torch.inference_mode():
+        # one readout per normalisation, concatenated
         width = estimator._readout(network, torch.zeros(1, C, T)).shape[-1]
+    width *= len(estimator._normalizations())
     if len(mean) != width or len(scale) != width:
         raise ValueError(
             f"{path!s}: feature_mean_ and feature_scale_ have {len(mean)} and {len(scale)} "
@@ -332,7 +336,7 @@ def _check_input_statistics(estimator, state, path):
     """normalize="global" needs finite per-channel statistics (positive scales), one per
     fitted channel; other settings store none."""
     values = [state.get(a) for a in _INPUT_STATISTICS]
-    if estimator.normalize != "global":
+    if "global" not in estimator._normalizations():
         if any(v is not None for v in values):
             raise ValueError(
                 f"{path!s}: input statistics stored for normalize={estimator.normalize!r}; "

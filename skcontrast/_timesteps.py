@@ -59,34 +59,43 @@ def trailing_windows(series, window):
 
 def windowed_timesteps(est, network, X, device, window, pooled=False):
     """Per-step features ``(N, T, D)``: each step's trailing window encoded on its own."""
-    if pooled:
-
-        def encode(batch):
-            features = est._readout(network, batch)
-            if est.standardize:
-                mean = features.new_tensor(est.feature_mean_)
-                features = (features - mean) / features.new_tensor(est.feature_scale_)
-            return features
-
-    else:
-
-        def encode(batch):
-            return est._encode_timesteps(network, batch)[:, -1]
-
-    # pooled rows are transform() rows of the window, its own normalisation included; the
-    # fitted statistics of normalize="global" read no future and apply to steps as well
-    prepare = (lambda rows: est._normalize(_copy(rows))) if pooled else _step_input(est)
     out = []
     for series in X:
-        values = apply_in_batches(est, encode, trailing_windows(series, window), device, prepare)
-        out.append(est._pool(values) if pooled else values)
+        windows = trailing_windows(series, window)
+        if pooled:  # transform() rows of each window, its own normalisation(s) included
+            values = np.concatenate(
+                [
+                    apply_in_batches(
+                        est,
+                        lambda b: est._readout(network, b),
+                        windows,
+                        device,
+                        lambda rows, h=how: est._normalize(_copy(rows), h),
+                    )
+                    for how in est._normalizations()
+                ],
+                axis=-1,
+            )
+            if est.standardize:
+                values = (values - est.feature_mean_) / est.feature_scale_
+            out.append(est._pool(values.astype(np.float32, copy=False)))
+        else:
+            out.append(
+                apply_in_batches(
+                    est,
+                    lambda b: est._encode_timesteps(network, b)[:, -1],
+                    windows,
+                    device,
+                    _step_input(est),
+                )
+            )
     return np.stack(out)
 
 
 def _step_input(est):
     """How a chunk is prepared for per-step encoding: a copy, with the fitted statistics of
-    ``normalize="global"`` applied (a per-series z-score would read the future)."""
-    if est.normalize == "global":
+    ``normalize="global"`` (first) applied (a per-series z-score would read the future)."""
+    if est._normalizations()[0] == "global":
         return lambda rows: est._normalize(_copy(rows))
     return _copy
 

@@ -156,13 +156,19 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Encode each variable of a multivariate series as its own univariate series, so the
         other variables serve as negatives (the paper's option for multivariate data);
         features are then concatenated over channels (``n_channels * l * d`` wide).
-    normalize : {"zscore", "global", None}, default="zscore"
+    normalize : {"zscore", "global", None} or tuple of them, default=("zscore", "global")
         ``"zscore"``: each channel of each series z-normalised on its own before encoding
         (constant channels map to 0), which discards levels and spreads. ``"global"``:
         every series shifted and scaled by per-channel statistics of all training values
         (``input_mean_``, ``input_scale_``; TS2Vec's normalisation of the UCR sets the
         archive leaves raw), which keeps the differences of level and spread between
-        series; per-timestep outputs read the same statistics. ``None``: as given.
+        series; per-timestep outputs read the same statistics. ``None``: as given. A
+        tuple (each at most once) is an ensemble: training reads the series normalised by
+        the first, and ``transform`` concatenates the readout of the series normalised by
+        each (as many times wider, and as many encoding passes). The default trains on
+        z-scored series and reads both: measured +1.4 points on the 43-set dev suite over
+        ``"zscore"`` alone, all of it on the 18 sets whose series the archive leaves raw
+        (method notes, "Normalisation").
     batch_size : int, default=16
         Series per training step (the paper uses 256 on a GPU; TS2Vec 8). With crops a step
         encodes two views, so 16 costs about what 32 whole series did. Clipped to the number
@@ -259,7 +265,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
     ...                  ("clf", LogisticRegression())])
     >>> pipe = pipe.fit(X, y)
     >>> pipe.named_steps["rep"].transform(X[:3]).shape
-    (3, 1920)
+    (3, 3840)
     """
 
     # fmt: off
@@ -270,7 +276,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         hidden_channels=64, repr_dims=128, temporal_depth=6, spectral_depth=3,
         temporal_size=32, spectral_size=32, rank=8, n_loops=3, fusion="bilinear",
         spectrum="complex", missing="interpolate", channel_independent=False,
-        normalize="zscore", batch_size=16, n_iters=None, n_epochs=None, max_time=None,
+        normalize=("zscore", "global"), batch_size=16, n_iters=None, n_epochs=None, max_time=None,
         early_stopping=False, checkpoint_path=None, checkpoint_every=50,
         n_iter_no_change=20, tol=1e-3, lr=None, weight_decay=1e-4,
         lr_schedule="constant", swa=None, standardize=True, inference_batch_size=256,
@@ -423,10 +429,12 @@ class BTSFTransformer(BaseContrastiveTransformer):
         tiny = dict(
             hidden_channels=4, repr_dims=4, temporal_depth=1, spectral_depth=1,
             temporal_size=3, spectral_size=3, rank=2, n_loops=1, batch_size=4, n_iters=2,
-            device="cpu", random_state=0,
+            normalize="zscore", device="cpu", random_state=0,
         )  # fmt: skip
+        # the first: one readout (the package's tests count its width); the second: the
+        # default normalisation ensemble and more readout options
         return [
             tiny,
             {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True,
-             "input_scales": (1.0, 0.5)},  # fmt: skip
+             "input_scales": (1.0, 0.5), "normalize": ("zscore", "global")},  # fmt: skip
         ]

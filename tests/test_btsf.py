@@ -87,8 +87,15 @@ def test_standardize_false_gives_raw_sigmoid_features(panel):
 
 def test_normalize_zscore_makes_features_scale_invariant(panel):
     X, _ = panel
-    t = tiny_btsf().fit(X)
+    t = tiny_btsf(normalize="zscore").fit(X)
     np.testing.assert_allclose(features(t, 1000 * X + 5), features(t, X), atol=1e-4)
+    # the default also reads the series with the training set's statistics: a rescaled
+    # copy changes the second half of the row, not the first
+    both = tiny_btsf(normalize=("zscore", "global")).fit(X)
+    width = features(t, X).shape[1]
+    moved, own = features(both, 1000 * X + 5), features(both, X)
+    np.testing.assert_allclose(moved[:, :width], own[:, :width], atol=1e-4)
+    assert not np.allclose(moved[:, width:], own[:, width:], atol=1e-2)
     raw = tiny_btsf(normalize=None).fit(X)
     assert not np.allclose(features(raw, 3 * X), features(raw, X), atol=1e-3)
 

@@ -99,3 +99,36 @@ def test_channel_counts_must_match_the_statistics(levels):
     # the classifier keeps no input statistics: per-series normalisation or none
     with pytest.raises(ValueError, match="normalize must be"):
         tiny_clf(normalize="global").fit(levels, np.arange(12) % 2)
+
+
+def test_a_tuple_trains_on_the_first_and_concatenates_each_readout(levels, tmp_path):
+    exact = dict(standardize=False, mixed_precision=False)
+    plain = tiny_btsf(**exact).fit(levels)
+    both = tiny_btsf(normalize=("zscore", "global"), **exact).fit(levels)
+    assert both.loss_history_ == plain.loss_history_  # training read the z-scored series
+    F_plain, F_both = plain.transform(levels).to_numpy(), both.transform(levels).to_numpy()
+    width = F_plain.shape[1]
+    assert F_both.shape == (12, 2 * width)
+    np.testing.assert_allclose(F_both[:, :width], F_plain, rtol=1e-5, atol=1e-6)
+    # the second block: the same network on the series scaled by the training statistics
+    x = (levels - both.input_mean_[:, None]) / both.input_scale_[:, None]
+    with torch.inference_mode():
+        expected = plain._encode(plain.network_, torch.from_numpy(x.astype(np.float32))).numpy()
+    np.testing.assert_allclose(F_both[:, width:], expected, rtol=1e-4, atol=1e-5)
+    # standardised output, pooled windows and weights files follow the wider readout
+    est = tiny_btsf(normalize=("zscore", "global")).fit(levels)
+    rows = est.transform(levels[:3]).to_numpy()
+    pooled = est.transform_timesteps(levels[:3], window=30, pooled=True)
+    np.testing.assert_allclose(pooled[:, -1], rows, rtol=1e-4, atol=1e-4)
+    est.save_weights(tmp_path / "e.pt")
+    loaded = BTSFTransformer.load_weights(tmp_path / "e.pt")
+    assert loaded.normalize == ("zscore", "global")
+    np.testing.assert_array_equal(loaded.transform(levels[:3]).to_numpy(), rows)
+    # AimTS: a tuple survives a weights file although its default is a string
+    aimts = tiny_aimts(normalize=("zscore", "global")).fit(levels)
+    aimts.save_weights(tmp_path / "a.pt")
+    assert type(aimts).load_weights(tmp_path / "a.pt").normalize == ("zscore", "global")
+    with pytest.raises(ValueError, match=r"repeats a normalisation"):
+        tiny_btsf(normalize=("global", "global")).fit(levels)
+    with pytest.raises(ValueError, match=r"or a tuple or list of 1 to 3 values"):
+        tiny_btsf(normalize=("zscore", "minmax")).fit(levels)

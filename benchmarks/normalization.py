@@ -88,10 +88,10 @@ def report():
                 for name, row in part.iterrows():
                     lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
                 lines.append("")
-        if {"zscore", "zscore+global"} <= set(table) and table[
+        full = table.reindex(names)
+        if {"zscore", "zscore+global"} <= set(full) and full[
             ["zscore", "zscore+global"]
         ].notna().all().all():
-            full = table.loc[names]
             lines += [
                 f"Seed {seed}, all {len(names)} sets: zscore {full['zscore'].mean():.3f}, "
                 f"zscore+global {full['zscore+global'].mean():.3f} "

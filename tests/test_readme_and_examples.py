@@ -34,8 +34,9 @@ def test_readme_output_width_is_not_claimed_for_every_method():
 
     sentence = re.search(r"\*\*Output\*\*.*?standardised", README, re.S).group(0)
     default = BTSFTransformer()
-    width = (default.rank + 7) * default.repr_dims  # fusion + 1 + 2 + 4 temporal pools
-    assert re.search(rf"for BTSF \({width} by default", sentence)
+    per = (default.rank + 7) * default.repr_dims  # fusion + 1 + 2 + 4 temporal pools
+    width = per * len(default._normalizations())  # one readout per normalisation
+    assert re.search(rf"per normalisation for BTSF \({width:,} by default", sentence)
     assert "AimTS" in sentence
 
 

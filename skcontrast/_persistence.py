@@ -237,7 +237,10 @@ def _checked_state(cls, blob, path):
         and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in terms.items())
     ):
         raise bad("loss_terms_ (not a mapping of names to tensors)")
-    _check_stored_size([*state_dict.values(), *(state[a] for a in _ARRAYS), *terms.values()], path)
+    statistics = [state.get(a) for a in _INPUT_STATISTICS]  # None or tensors (checked later)
+    statistics = [v for v in statistics if isinstance(v, torch.Tensor)]
+    arrays = [*(state[a] for a in _ARRAYS), *statistics]
+    _check_stored_size([*state_dict.values(), *arrays, *terms.values()], path)
     steps = state["n_iters_"]
     if not all(v.ndim == 1 and v.is_floating_point() and len(v) == steps for v in terms.values()):
         raise bad(f"loss_terms_ (not 1-D float tensors of n_iters_={steps} steps)")

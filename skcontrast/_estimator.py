@@ -152,8 +152,9 @@ class TorchTrainingMixin:
     _bf16_cpu_inference = False
 
     def _inference_rows(self, shape) -> int:
-        """Series per inference chunk for a panel of ``shape`` (n, C, T)."""
-        return self.inference_batch_size
+        """Series per inference chunk for a panel of ``shape`` (n, C, T), shrunk by the
+        largest input scale (``_scaled_rows``)."""
+        return self._scaled_rows(self.inference_batch_size)
 
     def _input_scales(self) -> tuple:
         """The resolutions ``transform`` reads: ``input_scales``, or the series as given."""

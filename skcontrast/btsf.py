@@ -392,9 +392,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ]
         return [np.concatenate(padded)]
 
-    def _inference_rows(self, shape):
-        return self._scaled_rows(self.inference_batch_size)
-
     def _encode(self, network, batch):
         """The readout of one resolution, ``(B, features)``."""
         x = self._instances(batch)

@@ -176,9 +176,10 @@ def wilcoxon_p(a, b) -> float:
 
 def report():
     df = pd.read_csv(CSV)
-    # only the seeds every method ran: the methods are compared on the same seeds
-    common = set.intersection(*(set(df[df.method == m].seed) for m in METHODS))
-    df = df[df.seed.isin(common)]
+    # only the (dataset, seed) runs every method finished: the methods are compared on the
+    # same seeds of each set (a run cut short leaves some sets with fewer seeds)
+    complete = df.groupby(["dataset", "seed"]).method.transform("nunique") == len(METHODS)
+    df = df[complete]
     acc = df.pivot_table(index="dataset", columns="method", values="accuracy", aggfunc="mean")
     std = df.pivot_table(index="dataset", columns="method", values="accuracy", aggfunc="std")
     std = std.reindex(index=acc.index, columns=list(METHODS))  # NaN where one seed ran
@@ -205,9 +206,10 @@ def report():
     elif len(all_seeds) == len(order):
         seeds_run = f"seeds {listed} on every one"
     else:
+        fewer = [d for d in order if d not in all_seeds]
         seeds_run = (
-            f"seeds {listed} on {len(all_seeds)} of them ({', '.join(all_seeds)}), "
-            "seed 0 on the others"
+            f"seeds {listed} on {len(all_seeds)} of them; on the other {len(fewer)} "
+            f"({', '.join(fewer)}) the seeds that every method finished"
         )
     lines = [
         "# Classification: BTSF + LogisticRegression vs its untrained encoder and MiniRocket",

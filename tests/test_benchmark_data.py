@@ -57,3 +57,33 @@ def test_dev_suite_lists_every_shared_set(shared_data, bench):
     ucr = sorted(p.name for p in (shared_data / "classification" / "ucr").iterdir())
     assert set(ucr) <= set(suite) and "GunPoint" in suite and "NATOPS" in suite
     assert len(suite) == len(set(suite))
+
+
+def test_classification_report_pairs_methods_on_the_same_seeds(bench, tmp_path, monkeypatch):
+    """A run cut short: a set whose second seed only MiniRocket finished is compared on its
+    first seed alone, and the spread over seeds uses the sets that have every seed."""
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("matplotlib")
+    _, classification = bench
+    monkeypatch.setattr(classification, "RESULTS", tmp_path)
+    monkeypatch.setattr(classification, "CSV", tmp_path / "classification.csv")
+    accuracy = {  # (dataset, method, seed) -> accuracy
+        ("A", "BTSF", 0): 0.8, ("A", "BTSF untrained", 0): 0.7, ("A", "MiniRocket", 0): 0.9,
+        ("A", "BTSF", 1): 0.6, ("A", "BTSF untrained", 1): 0.5, ("A", "MiniRocket", 1): 0.7,
+        ("B", "BTSF", 0): 0.4, ("B", "BTSF untrained", 0): 0.3, ("B", "MiniRocket", 0): 0.5,
+        ("B", "MiniRocket", 1): 0.0,  # its BTSF rows for seed 1 never ran
+    }  # fmt: skip
+    rows = [
+        dict(dataset=d, method=m, seed=s, shape="10, 1x20", n_test=10, accuracy=a, fit_s=1.0,
+             predict_s=0.1, fit_peak_mb=1.0, steps=0, threads=1)
+        for (d, m, s), a in accuracy.items()
+    ]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "classification.csv", index=False)
+    classification.report()
+    table = (tmp_path / "classification.md").read_text()
+    # A: means over seeds 0 and 1; B: seed 0 only (MiniRocket's seed 1 is left out)
+    assert "| mean accuracy | **0.550** | 0.450 | 0.650 |" in table
+    assert "on the other 1 (B)" in table
+    # the spread over seeds: set A alone, BTSF 0.8 and 0.6
+    assert "| std over seeds of the mean over the 1 sets run with every seed | 0.1414 |" in table
+    assert (tmp_path / "classification.png").exists()

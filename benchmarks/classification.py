@@ -76,9 +76,9 @@ def for_minirocket(X, length=None):
             [np.pad(f.to_numpy().T, ((0, 0), (0, length - len(f))), mode="edge") for f in X]
         )
     X = np.asarray(X, dtype=np.float64)
-    if np.isnan(X).any():
-        X = pd.DataFrame(X.reshape(-1, X.shape[-1]).T).interpolate(limit_direction="both")
-        X = X.fillna(0).to_numpy().T.reshape(-1, 1, X.shape[0])
+    if np.isnan(X).any():  # each channel of each series along time
+        filled = pd.DataFrame(X.reshape(-1, X.shape[-1]).T).interpolate(limit_direction="both")
+        X = filled.fillna(0).to_numpy().T.reshape(X.shape)
     if X.shape[-1] < 9:  # MiniRocket's kernels need 9 points
         X = np.pad(X, ((0, 0), (0, 0), (0, 9 - X.shape[-1])), mode="edge")
     return X

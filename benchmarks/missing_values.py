@@ -1,21 +1,26 @@
-"""Missing values: accuracy of the default BTSF pipeline with scattered NaN in train and test.
+"""Missing values: accuracy of the BTSF pipeline with scattered NaN in train and test.
 
 For each dataset of the quick subset (equal-length sets), seed and rate, the same fraction of
-points (5, 10, 20 %) is set to NaN at random in the training and the test series; the default
-``Pipeline([BTSFTransformer(random_state=seed), LogisticRegression()])`` (missing values
-interpolated) is compared with ``missing="mask"`` (TS2Vec's masking) and with the complete
-data. Rows go to ``results/missing_values.csv`` as they finish (a rerun resumes);
+points (5, 10, 20 %) is set to NaN at random in the training and the test series;
+``Pipeline([BTSFTransformer(random_state=seed, normalize="zscore"), LogisticRegression()])``
+(missing values interpolated) is compared with ``missing="mask"`` (TS2Vec's masking) and
+with the complete data. ``normalize="zscore"`` was the default when the rows were measured;
+it stays pinned so that a resumed run pairs with them. Rows go to
+``results/missing_values.csv`` as they finish (a rerun resumes);
 ``results/missing_values.md`` holds the table.
 
 ``--suite dev`` runs the equal-length sets of the whole dev suite at 10 % (into
 ``results/missing_values_dev.csv`` / ``.md``); its complete-data accuracy is the same
-default fit's, read from ``results/btsf_recipe_dev.csv`` (variant "crops b16 swa", the
-defaults, readout "multiscale bf16", the default encoding on this CPU; both with
-``normalize="zscore"``, the default when they ran), not refitted.
+fit's, read from ``results/btsf_recipe_dev.csv`` (variant "crops b16 swa", the defaults,
+readout "multiscale bf16", the default encoding on this CPU, ``normalize="zscore"``), not
+refitted. The run ``MiniRocket:0.1`` fits ``MiniRocket * RidgeClassifierCV`` on the same
+series with their gaps interpolated (after every BTSF run: numba's threads slow torch),
+against its complete-data rows of ``results/classification.csv``.
 
     python benchmarks/missing_values.py [--seeds 0 1 2] [--report]
     python benchmarks/missing_values.py --runs interpolate:0 interpolate:0.1
     python benchmarks/missing_values.py --suite dev --seeds 0
+    python benchmarks/missing_values.py --suite dev --seeds 0 --runs MiniRocket:0.1
 """
 
 from __future__ import annotations
@@ -47,35 +52,50 @@ def with_holes(X, rate, seed):
 
 
 def run(datasets, seeds, runs=RUNS, csv=CSV, params=None):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import Pipeline
-
-    from skcontrast import BTSFTransformer
-
     done = pd.read_csv(csv) if csv.exists() else None
     keys = set() if done is None else set(
         zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
     )  # fmt: skip
-    for name in datasets:
-        (X_train, y_train), (X_test, y_test) = load(name)
-        if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():
-            continue  # unequal lengths or missing values of its own
-        for seed in seeds:
-            for variant, rate in runs:
-                if (name, seed, variant, rate) in keys:
-                    continue
-                rep = BTSFTransformer(random_state=seed, missing=variant, **(params or {}))
-                pipe = Pipeline([("rep", rep),
-                                 ("clf", LogisticRegression())])  # fmt: skip
-                start = time.perf_counter()
-                pipe.fit(with_holes(X_train, rate, seed), y_train)
-                fit_s = time.perf_counter() - start
-                acc = float(pipe.score(with_holes(X_test, rate, seed + 1000), y_test))
-                row = dict(
-                    dataset=name, seed=seed, variant=variant, rate=rate, accuracy=acc, fit_s=fit_s
-                )
-                print(row, flush=True)
-                pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+    # MiniRocket after every BTSF run: once numba's threads exist, torch runs slower
+    for phase in (
+        [r for r in runs if r[0] != "MiniRocket"],
+        [r for r in runs if r[0] == "MiniRocket"],
+    ):
+        for name in datasets:
+            (X_train, y_train), (X_test, y_test) = load(name)
+            if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():
+                continue  # unequal lengths or missing values of its own
+            for seed in seeds:
+                for variant, rate in phase:
+                    if (name, seed, variant, rate) not in keys:
+                        data = (X_train, y_train), (X_test, y_test)
+                        run_one(name, seed, variant, rate, data, csv, params)
+
+
+def run_one(name, seed, variant, rate, data, csv, params):
+    """One fit on ``data`` with ``rate`` of its points missing; its row goes to ``csv``."""
+    (X_train, y_train), (X_test, y_test) = data
+    X_train, X_test = with_holes(X_train, rate, seed), with_holes(X_test, rate, seed + 1000)
+    if variant == "MiniRocket":  # the gaps linearly interpolated, as in classification.py
+        from classification import for_minirocket, make_model
+
+        model = make_model("MiniRocket", seed, X_train.shape[1])
+        X_train, X_test = for_minirocket(X_train), for_minirocket(X_test)
+    else:
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+
+        from skcontrast import BTSFTransformer
+
+        rep = BTSFTransformer(random_state=seed, missing=variant, **(params or {}))
+        model = Pipeline([("rep", rep), ("clf", LogisticRegression())])
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    fit_s = time.perf_counter() - start
+    accuracy = float(np.mean(np.asarray(model.predict(X_test)) == y_test))
+    row = dict(dataset=name, seed=seed, variant=variant, rate=rate, accuracy=accuracy, fit_s=fit_s)
+    print(row, flush=True)
+    pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
 
 def complete_from_recipe_run(seeds) -> pd.DataFrame:
@@ -88,27 +108,44 @@ def complete_from_recipe_run(seeds) -> pd.DataFrame:
     ]
 
 
+def complete_minirocket(seeds) -> pd.DataFrame:
+    """MiniRocket's complete-data accuracy from the main classification run, as rows."""
+    from classification import CSV as CLASSIFICATION_CSV
+
+    df = pd.read_csv(CLASSIFICATION_CSV)
+    df = df[(df.method == "MiniRocket") & df.seed.isin(seeds)]
+    return df.assign(variant="MiniRocket", rate=0.0)[
+        ["dataset", "seed", "variant", "rate", "accuracy", "fit_s"]
+    ]
+
+
 def report(csv=CSV):
     df = pd.read_csv(csv)
     suite = csv == SUITE_CSV
+    seeds = df.seed.unique()
     if suite:
-        df = pd.concat([df, complete_from_recipe_run(df.seed.unique())])
+        df = pd.concat([df, complete_from_recipe_run(seeds)])
+    if (df.variant == "MiniRocket").any():
+        df = pd.concat([df, complete_minirocket(seeds)])
     table = df.pivot_table(index="dataset", columns=["variant", "rate"], values="accuracy")
     table = table.dropna()
-    cols = [c for c in [(v, r) for v, r in RUNS] if c in table.columns]
+    minirocket = sorted(c for c in table.columns if c[0] == "MiniRocket")
+    cols = [c for c in RUNS if c in table.columns] + minirocket
     base = table[("interpolate", 0.0)]
     lines = [
         "# BTSF with scattered missing values (NaN in train and test)",
         "",
-        f"Machine: {machine()}. Default `Pipeline([BTSFTransformer(random_state=seed), "
-        f"LogisticRegression()])`; {table.shape[0]} equal-length datasets of the "
+        f"Machine: {machine()}. `Pipeline([BTSFTransformer(random_state=seed, "
+        'normalize="zscore"), LogisticRegression()])`, the default before '
+        '`normalize=("zscore", "global")`, with `missing="interpolate"` (default) or '
+        f'`"mask"`; {table.shape[0]} equal-length datasets of the '
         f"{'dev suite (those without missing values of their own)' if suite else 'quick subset'}; "
-        f"seeds {sorted(int(s) for s in df.seed.unique())}; a fraction of the points set to NaN "
-        "at random."
+        f"seeds {sorted(int(s) for s in seeds)}; a fraction of the points set to NaN at random."
+        + (" Complete data: the same fit, from `btsf_recipe_dev.csv`." if suite else "")
         + (
-            ' With `normalize="zscore"` (the default before `("zscore", "global")`); complete '
-            "data: the same fit, from `btsf_recipe_dev.csv`."
-            if suite
+            " MiniRocket: `MiniRocket * RidgeClassifierCV` on the series with their gaps "
+            "linearly interpolated; complete data from `classification.csv`."
+            if minirocket
             else ""
         ),
         "",
@@ -118,8 +155,10 @@ def report(csv=CSV):
     for name, row in table.iterrows():
         lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
     lines.append("| **mean** | " + " | ".join(f"**{table[c].mean():.3f}**" for c in cols) + " |")
+    # each method against its own complete data
+    complete = {c: table[("MiniRocket", 0.0)] if c in minirocket else base for c in cols}
     lines.append("| cost vs complete (points) | " + " | ".join(
-        f"{100 * (base.mean() - table[c].mean()):.1f}" for c in cols) + " |")  # fmt: skip
+        f"{100 * (complete[c].mean() - table[c].mean()):.1f}" for c in cols) + " |")  # fmt: skip
     csv.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -131,7 +170,7 @@ def main():
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument(
         "--runs", nargs="*", default=None,
-        help="variant:rate pairs, e.g. interpolate:0 interpolate:0.1",
+        help="variant:rate pairs, e.g. interpolate:0 interpolate:0.1 MiniRocket:0.1",
     )  # fmt: skip
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
@@ -141,8 +180,9 @@ def main():
         datasets = args.datasets or (dev_suite(DEFAULT_DATA) if dev else QUICK)
         pairs = args.runs or (["interpolate:0.1"] if dev else [f"{v}:{r}" for v, r in RUNS])
         runs = [(p.split(":")[0], float(p.split(":")[1])) for p in pairs]
-        # the dev-suite baseline is the recipe run's fit, read with normalize="zscore"
-        run(datasets, args.seeds, runs, csv, {"normalize": "zscore"} if dev else None)
+        # the rows so far ran with normalize="zscore" (the dev-suite baseline is the recipe
+        # run's fit, read that way): pinned, so that a resumed run pairs with them
+        run(datasets, args.seeds, runs, csv, {"normalize": "zscore"})
     report(csv)
 
 

@@ -87,3 +87,48 @@ def test_classification_report_pairs_methods_on_the_same_seeds(bench, tmp_path, 
     # the spread over seeds: set A alone, BTSF 0.8 and 0.6
     assert "| std over seeds of the mean over the 1 sets run with every seed | 0.1414 |" in table
     assert (tmp_path / "classification.png").exists()
+
+
+def test_minirocket_input_interpolates_each_channel_of_each_series(bench):
+    """Gaps are filled along time within their own channel, and the shape is kept."""
+    _, classification = bench
+    X = np.arange(2 * 3 * 10, dtype=float).reshape(2, 3, 10) ** 2
+    holes = X.copy()
+    holes[0, 1, 4] = holes[1, 2, 0] = holes[1, 0, 9] = np.nan
+    filled = classification.for_minirocket(holes)
+    assert filled.shape == X.shape
+    expected = X.copy()
+    expected[0, 1, 4] = (X[0, 1, 3] + X[0, 1, 5]) / 2  # between its neighbours in time
+    expected[1, 2, 0], expected[1, 0, 9] = X[1, 2, 1], X[1, 0, 8]  # ends: nearest value
+    np.testing.assert_allclose(filled, expected)
+
+
+def test_missing_values_report_costs_each_method_against_its_own_complete_data(
+    bench, tmp_path, monkeypatch
+):
+    pd = pytest.importorskip("pandas")
+    _, classification = bench
+    import missing_values
+
+    csv = tmp_path / "missing_values.csv"
+    monkeypatch.setattr(classification, "CSV", tmp_path / "classification.csv")
+    rows = [  # (dataset, variant, rate, accuracy); BTSF's complete data run here
+        ("A", "interpolate", 0.0, 0.9), ("A", "interpolate", 0.1, 0.8),
+        ("B", "interpolate", 0.0, 0.7), ("B", "interpolate", 0.1, 0.7),
+        ("A", "MiniRocket", 0.1, 0.5), ("B", "MiniRocket", 0.1, 0.9),
+    ]  # fmt: skip
+    pd.DataFrame(
+        [dict(dataset=d, seed=0, variant=v, rate=r, accuracy=a, fit_s=1.0) for d, v, r, a in rows]
+    ).to_csv(csv, index=False)
+    pd.DataFrame(  # MiniRocket's complete data: the main run's rows (seed 1 is not paired)
+        [dict(dataset=d, method="MiniRocket", seed=s, accuracy=a, fit_s=1.0)
+         for d, s, a in [("A", 0, 1.0), ("B", 0, 0.9), ("A", 1, 0.0)]]
+    ).to_csv(tmp_path / "classification.csv", index=False)  # fmt: skip
+    missing_values.report(csv)
+    table = csv.with_suffix(".md").read_text()
+    assert (
+        "| dataset | interpolate 0 % | interpolate 10 % | MiniRocket 0 % | MiniRocket 10 % |"
+        in table
+    )
+    assert "| **mean** | **0.800** | **0.750** | **0.950** | **0.700** |" in table
+    assert "| cost vs complete (points) | 0.0 | 5.0 | 0.0 | 25.0 |" in table

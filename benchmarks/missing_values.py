@@ -128,9 +128,11 @@ def report(csv=CSV):
     if (df.variant == "MiniRocket").any():
         df = pd.concat([df, complete_minirocket(seeds)])
     table = df.pivot_table(index="dataset", columns=["variant", "rate"], values="accuracy")
-    table = table.dropna()
     minirocket = sorted(c for c in table.columns if c[0] == "MiniRocket")
-    cols = [c for c in RUNS if c in table.columns] + minirocket
+    btsf = [c for c in RUNS if c in table.columns]
+    cols = btsf + minirocket
+    table = table.dropna(subset=btsf)  # MiniRocket, a reference, may have run on fewer
+    both = table.dropna().index  # the sets with every column
     base = table[("interpolate", 0.0)]
     lines = [
         "# BTSF with scattered missing values (NaN in train and test)",
@@ -153,12 +155,25 @@ def report(csv=CSV):
         "|---|" + "---|" * len(cols),
     ]
     for name, row in table.iterrows():
-        lines.append(f"| {name} | " + " | ".join(f"{row[c]:.3f}" for c in cols) + " |")
-    lines.append("| **mean** | " + " | ".join(f"**{table[c].mean():.3f}**" for c in cols) + " |")
+        cells = ["-" if np.isnan(row[c]) else f"{row[c]:.3f}" for c in cols]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     # each method against its own complete data
     complete = {c: table[("MiniRocket", 0.0)] if c in minirocket else base for c in cols}
-    lines.append("| cost vs complete (points) | " + " | ".join(
-        f"{100 * (complete[c].mean() - table[c].mean()):.1f}" for c in cols) + " |")  # fmt: skip
+    sets = [("", table.index)]
+    if minirocket and len(both) < len(table):
+        sets = [
+            (f" ({len(table)} sets)", table.index),
+            (f" ({len(both)} sets with every run)", both),
+        ]
+    for label, rows in sets:
+        on = [c for c in cols if table.loc[rows, c].notna().all()]
+        mean = [f"**{table.loc[rows, c].mean():.3f}**" if c in on else "" for c in cols]
+        cost = [
+            f"{100 * (complete[c][rows].mean() - table.loc[rows, c].mean()):.1f}" if c in on else ""
+            for c in cols
+        ]
+        lines.append(f"| **mean**{label} | " + " | ".join(mean) + " |")
+        lines.append(f"| cost vs complete (points){label} | " + " | ".join(cost) + " |")
     csv.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -132,3 +132,28 @@ def test_missing_values_report_costs_each_method_against_its_own_complete_data(
     )
     assert "| **mean** | **0.800** | **0.750** | **0.950** | **0.700** |" in table
     assert "| cost vs complete (points) | 0.0 | 5.0 | 0.0 | 25.0 |" in table
+
+
+def test_missing_values_report_keeps_sets_the_reference_did_not_run(bench, tmp_path, monkeypatch):
+    pd = pytest.importorskip("pandas")
+    _, classification = bench
+    import missing_values
+
+    csv = tmp_path / "missing_values.csv"
+    monkeypatch.setattr(classification, "CSV", tmp_path / "classification.csv")
+    rows = [("A", "interpolate", 0.0, 0.9), ("A", "interpolate", 0.1, 0.8),
+            ("B", "interpolate", 0.0, 0.7), ("B", "interpolate", 0.1, 0.7),
+            ("A", "MiniRocket", 0.1, 0.5)]  # fmt: skip
+    pd.DataFrame(
+        [dict(dataset=d, seed=0, variant=v, rate=r, accuracy=a, fit_s=1.0) for d, v, r, a in rows]
+    ).to_csv(csv, index=False)
+    pd.DataFrame(
+        [dict(dataset=d, method="MiniRocket", seed=0, accuracy=1.0, fit_s=1.0) for d in "AB"]
+    ).to_csv(tmp_path / "classification.csv", index=False)
+    missing_values.report(csv)
+    table = csv.with_suffix(".md").read_text()
+    assert "| B | 0.700 | 0.700 | 1.000 | - |" in table
+    assert "| **mean** (2 sets) | **0.800** | **0.750** | **1.000** |  |" in table
+    assert (
+        "| cost vs complete (points) (1 sets with every run) | 0.0 | 10.0 | 0.0 | 50.0 |" in table
+    )

@@ -57,10 +57,8 @@ def run(datasets, seeds, runs=RUNS, csv=CSV, params=None):
         zip(done.dataset, done.seed, done.variant, done.rate, strict=True)
     )  # fmt: skip
     # MiniRocket after every BTSF run: once numba's threads exist, torch runs slower
-    for phase in (
-        [r for r in runs if r[0] != "MiniRocket"],
-        [r for r in runs if r[0] == "MiniRocket"],
-    ):
+    phases = [[r for r in runs if r[0] != "MiniRocket"], [r for r in runs if r[0] == "MiniRocket"]]
+    for phase in filter(None, phases):  # an empty phase loads no data
         for name in datasets:
             (X_train, y_train), (X_test, y_test) = load(name)
             if not isinstance(X_train, np.ndarray) or np.isnan(X_train).any():

@@ -103,29 +103,37 @@ def test_minirocket_input_interpolates_each_channel_of_each_series(bench):
     np.testing.assert_allclose(filled, expected)
 
 
-def test_missing_values_report_costs_each_method_against_its_own_complete_data(
-    bench, tmp_path, monkeypatch
-):
+def missing_values_table(bench, tmp_path, monkeypatch, rows, minirocket_complete):
+    """``missing_values.report`` of ``rows`` (dataset, variant, rate, accuracy) at seed 0,
+    with MiniRocket's complete data (dataset, seed, accuracy) as the main run's rows."""
     pd = pytest.importorskip("pandas")
     _, classification = bench
     import missing_values
 
     csv = tmp_path / "missing_values.csv"
     monkeypatch.setattr(classification, "CSV", tmp_path / "classification.csv")
-    rows = [  # (dataset, variant, rate, accuracy); BTSF's complete data run here
+    pd.DataFrame(
+        [dict(dataset=d, seed=0, variant=v, rate=r, accuracy=a, fit_s=1.0) for d, v, r, a in rows]
+    ).to_csv(csv, index=False)
+    pd.DataFrame(
+        [dict(dataset=d, method="MiniRocket", seed=s, accuracy=a, fit_s=1.0)
+         for d, s, a in minirocket_complete]
+    ).to_csv(tmp_path / "classification.csv", index=False)  # fmt: skip
+    missing_values.report(csv)
+    return csv.with_suffix(".md").read_text()
+
+
+def test_missing_values_report_costs_each_method_against_its_own_complete_data(
+    bench, tmp_path, monkeypatch
+):
+    rows = [  # BTSF's complete data run here
         ("A", "interpolate", 0.0, 0.9), ("A", "interpolate", 0.1, 0.8),
         ("B", "interpolate", 0.0, 0.7), ("B", "interpolate", 0.1, 0.7),
         ("A", "MiniRocket", 0.1, 0.5), ("B", "MiniRocket", 0.1, 0.9),
     ]  # fmt: skip
-    pd.DataFrame(
-        [dict(dataset=d, seed=0, variant=v, rate=r, accuracy=a, fit_s=1.0) for d, v, r, a in rows]
-    ).to_csv(csv, index=False)
-    pd.DataFrame(  # MiniRocket's complete data: the main run's rows (seed 1 is not paired)
-        [dict(dataset=d, method="MiniRocket", seed=s, accuracy=a, fit_s=1.0)
-         for d, s, a in [("A", 0, 1.0), ("B", 0, 0.9), ("A", 1, 0.0)]]
-    ).to_csv(tmp_path / "classification.csv", index=False)  # fmt: skip
-    missing_values.report(csv)
-    table = csv.with_suffix(".md").read_text()
+    # MiniRocket's complete data: the main run's rows (its seed 1 is not paired)
+    complete = [("A", 0, 1.0), ("B", 0, 0.9), ("A", 1, 0.0)]
+    table = missing_values_table(bench, tmp_path, monkeypatch, rows, complete)
     assert (
         "| dataset | interpolate 0 % | interpolate 10 % | MiniRocket 0 % | MiniRocket 10 % |"
         in table
@@ -135,23 +143,11 @@ def test_missing_values_report_costs_each_method_against_its_own_complete_data(
 
 
 def test_missing_values_report_keeps_sets_the_reference_did_not_run(bench, tmp_path, monkeypatch):
-    pd = pytest.importorskip("pandas")
-    _, classification = bench
-    import missing_values
-
-    csv = tmp_path / "missing_values.csv"
-    monkeypatch.setattr(classification, "CSV", tmp_path / "classification.csv")
     rows = [("A", "interpolate", 0.0, 0.9), ("A", "interpolate", 0.1, 0.8),
             ("B", "interpolate", 0.0, 0.7), ("B", "interpolate", 0.1, 0.7),
             ("A", "MiniRocket", 0.1, 0.5)]  # fmt: skip
-    pd.DataFrame(
-        [dict(dataset=d, seed=0, variant=v, rate=r, accuracy=a, fit_s=1.0) for d, v, r, a in rows]
-    ).to_csv(csv, index=False)
-    pd.DataFrame(
-        [dict(dataset=d, method="MiniRocket", seed=0, accuracy=1.0, fit_s=1.0) for d in "AB"]
-    ).to_csv(tmp_path / "classification.csv", index=False)
-    missing_values.report(csv)
-    table = csv.with_suffix(".md").read_text()
+    complete = [("A", 0, 1.0), ("B", 0, 1.0)]
+    table = missing_values_table(bench, tmp_path, monkeypatch, rows, complete)
     assert "| B | 0.700 | 0.700 | 1.000 | - |" in table
     assert "| **mean** (2 sets) | **0.800** | **0.750** | **1.000** |  |" in table
     assert (

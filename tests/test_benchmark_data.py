@@ -153,3 +153,16 @@ def test_missing_values_report_keeps_sets_the_reference_did_not_run(bench, tmp_p
     assert (
         "| cost vs complete (points) (1 sets with every run) | 0.0 | 10.0 | 0.0 | 50.0 |" in table
     )
+
+
+def test_aimts_dev_pairs_the_default_readout_with_the_two_normalisation_one(bench):
+    """aimts_dev.py scores the default pipeline on the z-normalised columns of one fit."""
+    import aimts_dev
+    from _helpers import tiny_aimts
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((10, 3, 30)).cumsum(-1) * rng.uniform(1, 9, (10, 1, 1))
+    both = np.asarray(tiny_aimts(normalize=("zscore", "global")).fit(X).transform(X))
+    default = np.asarray(tiny_aimts().fit(X).transform(X))
+    np.testing.assert_array_equal(aimts_dev.first_normalisation(both, 3), default)
+    assert aimts_dev.first_normalisation(both, 3).shape[1] * 2 == both.shape[1]

@@ -126,6 +126,13 @@ def test_a_tuple_trains_on_the_first_and_concatenates_each_readout(levels, tmp_p
     np.testing.assert_array_equal(loaded.transform(levels[:3]).to_numpy(), rows)
     # AimTS: a tuple survives a weights file although its default is a string
     aimts = tiny_aimts(normalize=("zscore", "global")).fit(levels)
+    # rows are per channel (channel_pooling="concat"): each channel's readout of each
+    # normalisation in turn, the first the default's (benchmarks/aimts_dev.py pairs on it)
+    default = tiny_aimts().fit(levels).transform(levels).to_numpy()
+    rows = aimts.transform(levels).to_numpy().reshape(12, levels.shape[1], 2, -1)
+    assert levels.shape[1] > 1 and rows.shape[-1] * levels.shape[1] == default.shape[1]
+    np.testing.assert_array_equal(rows[:, :, 0].reshape(12, -1), default)
+    assert not np.allclose(rows[:, :, 1], rows[:, :, 0], atol=1e-2)
     aimts.save_weights(tmp_path / "a.pt")
     assert type(aimts).load_weights(tmp_path / "a.pt").normalize == ("zscore", "global")
     with pytest.raises(ValueError, match=r"repeats a normalisation"):

@@ -1,0 +1,188 @@
+"""AimTS on the dev suite: its default readout against the two-normalisation one.
+
+BTSF's default reads each series both z-normalised and globally normalised
+(``normalize=("zscore", "global")``; +1.7 points on the dev suite). This measures whether
+that carries over to AimTS, on every set of the dev suite (as ``classification.py``).
+
+Per dataset and seed, ONE ``AimTSTransformer(normalize=("zscore", "global"),
+random_state=seed)`` fit (``max_channels=4`` above four channels, as ``aimts.py``).
+Training reads the series normalised by the first entry, so the z-normalised half of every
+output row (each channel's first block, :func:`first_normalisation`) is exactly the row
+of the default ``normalize="zscore"`` (checked in ``tests/test_benchmark_data.py``): a
+default ``LogisticRegression()`` on that half is the current default pipeline, on the
+whole row the two-normalisation readout; the two arms are paired (the same network). The same for the untrained encoder (``n_iters=0``). BTSF
+and MiniRocket come from ``results/classification.csv`` (same seeds, same machine).
+
+Each dataset runs in its own process, one after another; rows are appended to
+``results/aimts_dev.csv`` as they finish and a rerun skips those there.
+
+    python benchmarks/aimts_dev.py --seeds 0
+    python benchmarks/aimts_dev.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pandas as pd
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, shape_of, wtl
+
+CSV = RESULTS / "aimts_dev.csv"
+ARMS = ("AimTS", "AimTS zscore+global", "AimTS untrained", "AimTS untrained zscore+global")
+# (arm reading the z-normalised half of the row, arm reading all of it, encoder parameters)
+ENCODERS = ((ARMS[0], ARMS[1], {}), (ARMS[2], ARMS[3], {"n_iters": 0}))
+
+
+def first_normalisation(F: np.ndarray, n_channels: int) -> np.ndarray:
+    """The columns of the first of two normalisations in AimTS rows: with
+    ``channel_pooling="concat"`` each channel's block holds its readout of each
+    normalisation in turn, ``(N, C * 2 * D)``."""
+    return F.reshape(len(F), n_channels, 2, -1)[:, :, 0].reshape(len(F), -1)
+
+
+def probe(F_train, y_train, F_test, y_test) -> float:
+    from sklearn.linear_model import LogisticRegression
+
+    clf = LogisticRegression().fit(F_train, y_train)  # default, as a user would
+    return float(np.mean(clf.predict(F_test) == y_test))
+
+
+def run_dataset(job):
+    """Both encoders, both readouts, on one dataset and seed (in its own process)."""
+    from skcontrast import AimTSTransformer
+
+    name, seed = job
+    (X_train, y_train), (X_test, y_test) = load(name)
+    n_channels = X_train.shape[1] if isinstance(X_train, np.ndarray) else X_train[0].shape[1]
+    budget = {"max_channels": 4} if n_channels > 4 else {}
+    rows = []
+    for half_arm, whole_arm, params in ENCODERS:
+        rep = AimTSTransformer(
+            normalize=("zscore", "global"), random_state=seed, **budget, **params
+        )
+        start = time.perf_counter()
+        F_train = np.asarray(rep.fit_transform(X_train), dtype=float)
+        fit_s = time.perf_counter() - start
+        F_test = np.asarray(rep.transform(X_test), dtype=float)
+        pairs = (
+            (half_arm, first_normalisation(F_train, n_channels),
+             first_normalisation(F_test, n_channels)),
+            (whole_arm, F_train, F_test),
+        )  # fmt: skip
+        for arm, A, B in pairs:
+            rows.append(dict(
+                dataset=name, arm=arm, seed=seed, shape=shape_of(X_train),
+                accuracy=probe(A, y_train, B, y_test), encoder_fit_s=fit_s, width=A.shape[1],
+                steps=rep.n_iters_,
+            ))  # fmt: skip
+            print(f"{name:>30} {arm:>30} seed {seed}: acc {rows[-1]['accuracy']:.3f} "
+                  f"fit {fit_s:6.1f} s", flush=True)  # fmt: skip
+    return rows
+
+
+def run_dataset_safely(job):
+    try:
+        return run_dataset(job)
+    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
+        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
+        return []
+
+
+def run(datasets, seeds):
+    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset", "seed"])
+    have = set(zip(done.dataset, done.seed, strict=True))
+    # seed-major: a run cut short leaves whole seeds, not a few sets with every seed
+    jobs = [(name, seed) for seed in seeds for name in datasets if (name, seed) not in have]
+    ctx = mp.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
+        for rows in pool.map(run_dataset_safely, jobs):
+            if rows:
+                pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+
+
+def wilcoxon_p(a, b) -> float:
+    from scipy.stats import wilcoxon
+
+    d = (a - b).to_numpy()
+    return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+
+
+def paired_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy per dataset (mean over seeds) of every arm and of the reference methods, on
+    the (dataset, seed) runs that every arm and reference method finished."""
+    wide = df.pivot_table(index=["dataset", "seed"], columns="arm", values="accuracy")
+    ref = reference.pivot_table(index=["dataset", "seed"], columns="method", values="accuracy")
+    both = wide.join(ref[["BTSF", "MiniRocket"]], how="inner").dropna()
+    return both.groupby(level="dataset").mean()
+
+
+def report():
+    df = pd.read_csv(CSV)
+    acc = paired_table(df, pd.read_csv(RESULTS / "classification.csv"))
+    acc = acc.loc[[d for d in dev_suite(DEFAULT_DATA) if d in acc.index]]
+    seeds = sorted(df.seed.unique())
+    fit = df[df.arm == ARMS[0]].groupby("dataset").encoder_fit_s.mean()
+    a, g = acc[ARMS[0]], acc[ARMS[1]]
+    comparisons = [
+        ("zscore+global readout vs default readout", g, a),
+        ("default readout: trained vs untrained", a, acc[ARMS[2]]),
+        ("zscore+global readout: trained vs untrained", g, acc[ARMS[3]]),
+        ("AimTS (default) vs BTSF (default)", a, acc["BTSF"]),
+        ("AimTS zscore+global vs BTSF (default)", g, acc["BTSF"]),
+        ("AimTS (default) vs MiniRocket", a, acc["MiniRocket"]),
+        ("AimTS zscore+global vs MiniRocket", g, acc["MiniRocket"]),
+    ]
+    lines = [
+        "# AimTS on the dev suite: default readout vs the two-normalisation readout",
+        "",
+        f"Machine: {machine()}. Official train/test splits of {len(acc)} datasets, seeds "
+        f"{', '.join(map(str, seeds))}; accuracy is the mean over the seeds. One "
+        "`AimTSTransformer(normalize=('zscore', 'global'), random_state=seed)` fit per set "
+        "and seed (`max_channels=4` above four channels); 'AimTS' is the default "
+        "`LogisticRegression()` on the z-normalised half of its rows (exactly the default "
+        "`normalize='zscore'` rows), 'zscore+global' on the whole rows; 'untrained' the "
+        "same with `n_iters=0`. BTSF (default) and MiniRocket * RidgeClassifierCV from "
+        "`classification.csv`, same sets and seeds.",
+        "",
+        "| | mean accuracy |",
+        "|---|---|",
+        *[f"| {c} | {acc[c].mean():.3f} |" for c in (*ARMS, "BTSF", "MiniRocket")],
+        f"| AimTS mean encoder fit s (both readouts' encoding passes) | {fit.mean():.1f} |",
+        "",
+        "| comparison | mean difference (points) | wins/ties/losses (±0.005) | Wilcoxon p |",
+        "|---|---|---|---|",
+        *[
+            f"| {label} | {100 * (x - y).mean():+.1f} | {wtl(x, y)} | {wilcoxon_p(x, y):.2g} |"
+            for label, x, y in comparisons
+        ],
+        "",
+        "## Per dataset",
+        "",
+        "| dataset | " + " | ".join((*ARMS, "BTSF", "MiniRocket")) + " | AimTS fit s |",
+        "|---" * (len(ARMS) + 4) + "|",
+        *[
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {fit[name]:.1f} |"
+            for name, row in acc[[*ARMS, "BTSF", "MiniRocket"]].iterrows()
+        ],
+    ]
+    (RESULTS / "aimts_dev.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines[:24]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--datasets", nargs="*")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument("--report", action="store_true", help="only rewrite the table")
+    args = parser.parse_args()
+    if not args.report:
+        run(args.datasets or dev_suite(DEFAULT_DATA), args.seeds)
+    report()
+
+
+if __name__ == "__main__":
+    main()

@@ -146,7 +146,9 @@ class AimTSTransformer(BaseContrastiveTransformer):
 checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
 mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer` (``normalize="global"`` fits per-channel statistics,
-        so the corpus and every panel transformed must share one channel count; a chunk of
+        so the corpus and every panel transformed must share one channel count; with a
+        tuple and ``channel_pooling="concat"``, each channel's block of the row holds its
+        readout of each normalisation in turn; a chunk of
         ``inference_batch_size`` series is also
         kept under ``inference_batch_size * 256`` channel-steps, since every channel is
         encoded as its own series; ``mixed_precision=True`` also encodes in bf16 at

@@ -10,13 +10,17 @@ Training reads the series normalised by the first entry, so the z-normalised hal
 output row (each channel's first block, :func:`first_normalisation`) is exactly the row
 of the default ``normalize="zscore"`` (checked in ``tests/test_benchmark_data.py``): a
 default ``LogisticRegression()`` on that half is the current default pipeline, on the
-whole row the two-normalisation readout; the two arms are paired (the same network). The same for the untrained encoder (``n_iters=0``). BTSF
-and MiniRocket come from ``results/classification.csv`` (same seeds, same machine).
+whole row the two-normalisation readout; the two arms are paired (the same network). The
+same for the untrained encoder (``n_iters=0``). BTSF and MiniRocket come from
+``results/classification.csv`` (same seeds, same machine). ``--n-iters N`` runs instead
+the trained encoder with ``N`` steps (the default is 30), both readouts, compared with the
+default budget on the sets it reached.
 
 Each dataset runs in its own process, one after another; rows are appended to
 ``results/aimts_dev.csv`` as they finish and a rerun skips those there.
 
     python benchmarks/aimts_dev.py --seeds 0
+    python benchmarks/aimts_dev.py --seeds 0 --n-iters 100
     python benchmarks/aimts_dev.py --report
 """
 
@@ -37,6 +41,12 @@ ARMS = ("AimTS", "AimTS zscore+global", "AimTS untrained", "AimTS untrained zsco
 ENCODERS = ((ARMS[0], ARMS[1], {}), (ARMS[2], ARMS[3], {"n_iters": 0}))
 
 
+def budget_encoders(n_iters: int):
+    """``--n-iters``: the trained encoder alone, with ``n_iters`` steps, both readouts."""
+    return ((f"AimTS {n_iters} steps", f"AimTS {n_iters} steps zscore+global",
+             {"n_iters": n_iters}),)  # fmt: skip
+
+
 def first_normalisation(F: np.ndarray, n_channels: int) -> np.ndarray:
     """The columns of the first of two normalisations in AimTS rows: with
     ``channel_pooling="concat"`` each channel's block holds its readout of each
@@ -55,12 +65,12 @@ def run_dataset(job):
     """Both encoders, both readouts, on one dataset and seed (in its own process)."""
     from skcontrast import AimTSTransformer
 
-    name, seed = job
+    name, seed, encoders = job
     (X_train, y_train), (X_test, y_test) = load(name)
     n_channels = X_train.shape[1] if isinstance(X_train, np.ndarray) else X_train[0].shape[1]
     budget = {"max_channels": 4} if n_channels > 4 else {}
     rows = []
-    for half_arm, whole_arm, params in ENCODERS:
+    for half_arm, whole_arm, params in encoders:
         rep = AimTSTransformer(
             normalize=("zscore", "global"), random_state=seed, **budget, **params
         )
@@ -92,11 +102,17 @@ def run_dataset_safely(job):
         return []
 
 
-def run(datasets, seeds):
-    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset", "seed"])
-    have = set(zip(done.dataset, done.seed, strict=True))
+def run(datasets, seeds, encoders=ENCODERS):
+    columns = ["dataset", "seed", "arm"]
+    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=columns)
+    have = set(zip(done.dataset, done.seed, done.arm, strict=True))
     # seed-major: a run cut short leaves whole seeds, not a few sets with every seed
-    jobs = [(name, seed) for seed in seeds for name in datasets if (name, seed) not in have]
+    jobs = [
+        (name, seed, encoders)
+        for seed in seeds
+        for name in datasets
+        if (name, seed, encoders[0][0]) not in have
+    ]
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
         for rows in pool.map(run_dataset_safely, jobs):
@@ -116,8 +132,42 @@ def paired_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     the (dataset, seed) runs that every arm and reference method finished."""
     wide = df.pivot_table(index=["dataset", "seed"], columns="arm", values="accuracy")
     ref = reference.pivot_table(index=["dataset", "seed"], columns="method", values="accuracy")
-    both = wide.join(ref[["BTSF", "MiniRocket"]], how="inner").dropna()
+    both = wide.join(ref[["BTSF", "MiniRocket"]], how="inner")
+    both = both.dropna(subset=[*ARMS, "BTSF", "MiniRocket"])  # --n-iters arms: where run
     return both.groupby(level="dataset").mean()
+
+
+def longer_training(df: pd.DataFrame, acc: pd.DataFrame) -> list[str]:
+    """Sections for the ``--n-iters`` arms, against the default budget on the same sets."""
+    lines = []
+    for steps in sorted(df.steps[~df.arm.isin(ARMS)].unique()):
+        half, whole = budget_encoders(int(steps))[0][:2]
+        part = acc.dropna(subset=[half, whole])
+        fit = df[df.arm == half].groupby("dataset").encoder_fit_s.mean()[part.index]
+        default_fit = df[df.arm == ARMS[0]].groupby("dataset").encoder_fit_s.mean()[part.index]
+        rows = [
+            (f"{steps} steps vs the default's 30, default readout", part[half], part[ARMS[0]]),
+            (f"{steps} steps vs 30, zscore+global readout", part[whole], part[ARMS[1]]),
+            (f"{steps} steps vs untrained, default readout", part[half], part[ARMS[2]]),
+            (f"{steps} steps vs untrained, zscore+global", part[whole], part[ARMS[3]]),
+        ]
+        lines += [
+            "",
+            f"## Longer training: {steps} steps ({len(part)} sets)",
+            "",
+            f"Mean accuracy {part[half].mean():.3f} (default readout) and "
+            f"{part[whole].mean():.3f} (zscore+global) against {part[ARMS[0]].mean():.3f} "
+            f"and {part[ARMS[1]].mean():.3f} with 30 steps on the same sets; mean encoder "
+            f"fit {fit.mean():.1f} s against {default_fit.mean():.1f} s.",
+            "",
+            "| comparison | mean difference (points) | wins/ties/losses (±0.005) | Wilcoxon p |",
+            "|---|---|---|---|",
+            *[
+                f"| {label} | {100 * (x - y).mean():+.1f} | {wtl(x, y)} | {wilcoxon_p(x, y):.2g} |"
+                for label, x, y in rows
+            ],
+        ]
+    return lines
 
 
 def report():
@@ -136,6 +186,15 @@ def report():
         ("AimTS (default) vs MiniRocket", a, acc["MiniRocket"]),
         ("AimTS zscore+global vs MiniRocket", g, acc["MiniRocket"]),
     ]
+    from normalization import is_z_normalised
+
+    raw = [n for n in acc.index if not is_z_normalised(load(n)[0][0])]
+    znorm = [n for n in acc.index if n not in raw]
+    split = [
+        (f"{label}, {len(sets)} {kind} sets", x[sets], y[sets])
+        for kind, sets in (("raw", raw), ("z-normalised", znorm))
+        for label, x, y in comparisons[:2]
+    ]
     lines = [
         "# AimTS on the dev suite: default readout vs the two-normalisation readout",
         "",
@@ -146,7 +205,9 @@ def report():
         "`LogisticRegression()` on the z-normalised half of its rows (exactly the default "
         "`normalize='zscore'` rows), 'zscore+global' on the whole rows; 'untrained' the "
         "same with `n_iters=0`. BTSF (default) and MiniRocket * RidgeClassifierCV from "
-        "`classification.csv`, same sets and seeds.",
+        "`classification.csv`, same sets and seeds. 'Raw' sets hold series the archive "
+        "did not z-normalise (`normalization.py`'s test); on the others both normalisations "
+        "feed the encoder the same series to 1 % in scale.",
         "",
         "| | mean accuracy |",
         "|---|---|",
@@ -157,8 +218,9 @@ def report():
         "|---|---|---|---|",
         *[
             f"| {label} | {100 * (x - y).mean():+.1f} | {wtl(x, y)} | {wilcoxon_p(x, y):.2g} |"
-            for label, x, y in comparisons
+            for label, x, y in comparisons + split
         ],
+        *longer_training(df, acc),
         "",
         "## Per dataset",
         "",
@@ -177,10 +239,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--datasets", nargs="*")
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
+    parser.add_argument(
+        "--n-iters", type=int, help="instead: the trained encoder with this many steps"
+    )
     parser.add_argument("--report", action="store_true", help="only rewrite the table")
     args = parser.parse_args()
     if not args.report:
-        run(args.datasets or dev_suite(DEFAULT_DATA), args.seeds)
+        encoders = budget_encoders(args.n_iters) if args.n_iters else ENCODERS
+        run(args.datasets or dev_suite(DEFAULT_DATA), args.seeds, encoders)
     report()
 
 

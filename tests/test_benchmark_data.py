@@ -166,3 +166,34 @@ def test_aimts_dev_pairs_the_default_readout_with_the_two_normalisation_one(benc
     default = np.asarray(tiny_aimts().fit(X).transform(X))
     np.testing.assert_array_equal(aimts_dev.first_normalisation(both, 3), default)
     assert aimts_dev.first_normalisation(both, 3).shape[1] * 2 == both.shape[1]
+
+
+def test_aimts_dev_compares_a_longer_budget_on_the_sets_it_ran(bench):
+    import aimts_dev
+    import pandas as pd
+
+    longer = aimts_dev.budget_encoders(100)[0][:2]
+    rows = [
+        dict(dataset=d, seed=0, arm=arm, accuracy=acc, encoder_fit_s=fit, steps=steps)
+        for d in ("A", "B", "C")
+        for arm, acc, fit, steps in zip(
+            (*aimts_dev.ARMS, *longer),
+            (0.5, 0.6, 0.4, 0.45, 0.7, 0.8),
+            (10, 10, 1, 1, 30, 30),
+            (30, 30, 0, 0, 100, 100),
+            strict=True,
+        )
+        if d != "C" or arm not in longer  # the longer run did not reach C
+    ]
+    df = pd.DataFrame(rows)
+    methods = ("BTSF", "MiniRocket")
+    reference = pd.DataFrame(
+        [dict(dataset=d, seed=0, method=m, accuracy=0.9) for d in "ABC" for m in methods]
+    )
+    acc = aimts_dev.paired_table(df, reference)
+    assert list(acc.index) == ["A", "B", "C"]  # C stays in the main comparison
+    lines = "\n".join(aimts_dev.longer_training(df, acc))
+    assert "Longer training: 100 steps (2 sets)" in lines
+    assert "| 100 steps vs the default's 30, default readout | +20.0 | 2/0/0 |" in lines
+    assert "| 100 steps vs untrained, zscore+global | +35.0 | 2/0/0 |" in lines
+    assert "fit 30.0 s against 10.0 s" in lines

@@ -148,7 +148,9 @@ mixed_precision, verbose, random_state
         As in :class:`BTSFTransformer` (``normalize="global"`` fits per-channel statistics,
         so the corpus and every panel transformed must share one channel count; with a
         tuple and ``channel_pooling="concat"``, each channel's block of the row holds its
-        readout of each normalisation in turn; a chunk of
+        readout of each normalisation in turn; for one dataset, ``("zscore", "global")``
+        measured +1.3 points on the 43-set dev suite, +3.1 on the sets the archive leaves
+        raw: see the method notes; a chunk of
         ``inference_batch_size`` series is also
         kept under ``inference_batch_size * 256`` channel-steps, since every channel is
         encoded as its own series; ``mixed_precision=True`` also encodes in bf16 at

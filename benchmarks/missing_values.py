@@ -9,7 +9,8 @@ it stays pinned so that a resumed run pairs with them. Rows go to
 ``results/missing_values.csv`` as they finish (a rerun resumes);
 ``results/missing_values.md`` holds the table.
 
-``--suite dev`` runs the equal-length sets of the whole dev suite at 10 % (into
+``--suite dev`` runs the equal-length sets of the whole dev suite, at 10 % unless
+``--runs`` names other rates (into
 ``results/missing_values_dev.csv`` / ``.md``); its complete-data accuracy is the same
 fit's, read from ``results/btsf_recipe_dev.csv`` (variant "crops b16 swa", the defaults,
 readout "multiscale bf16", the default encoding on this CPU, ``normalize="zscore"``), not
@@ -20,6 +21,7 @@ against its complete-data rows of ``results/classification.csv``.
     python benchmarks/missing_values.py [--seeds 0 1 2] [--report]
     python benchmarks/missing_values.py --runs interpolate:0 interpolate:0.1
     python benchmarks/missing_values.py --suite dev --seeds 0
+    python benchmarks/missing_values.py --suite dev --seeds 0 --runs interpolate:0.2
     python benchmarks/missing_values.py --suite dev --seeds 0 --runs MiniRocket:0.1
 """
 

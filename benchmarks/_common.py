@@ -113,3 +113,21 @@ def md_table(table, fmt="{:.3f}") -> list[str]:
             f"| {idx} | " + " | ".join("-" if pd.isna(v) else fmt.format(v) for v in row) + " |"
         )
     return lines
+
+
+def wilcoxon_p(a, b) -> float:
+    """Wilcoxon signed-rank p-value of the paired differences ``a - b`` (1 if all zero)."""
+    from scipy.stats import wilcoxon
+
+    d = np.asarray(a - b)
+    return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
+
+
+def run_safely(run_dataset, job):
+    """``run_dataset(job)``, with a failure reported instead of ending the whole run (the
+    job's first item names the dataset)."""
+    try:
+        return run_dataset(job)
+    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
+        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
+        return []

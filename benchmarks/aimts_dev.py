@@ -30,10 +30,21 @@ import argparse
 import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, shape_of, wtl
+from _common import (
+    DEFAULT_DATA,
+    RESULTS,
+    dev_suite,
+    load,
+    machine,
+    run_safely,
+    shape_of,
+    wilcoxon_p,
+    wtl,
+)
 
 CSV = RESULTS / "aimts_dev.csv"
 ARMS = ("AimTS", "AimTS zscore+global", "AimTS untrained", "AimTS untrained zscore+global")
@@ -94,14 +105,6 @@ def run_dataset(job):
     return rows
 
 
-def run_dataset_safely(job):
-    try:
-        return run_dataset(job)
-    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
-        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
-        return []
-
-
 def run(datasets, seeds, encoders=ENCODERS):
     columns = ["dataset", "seed", "arm"]
     done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=columns)
@@ -115,16 +118,9 @@ def run(datasets, seeds, encoders=ENCODERS):
     ]
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
-        for rows in pool.map(run_dataset_safely, jobs):
+        for rows in pool.map(partial(run_safely, run_dataset), jobs):
             if rows:
                 pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
-
-
-def wilcoxon_p(a, b) -> float:
-    from scipy.stats import wilcoxon
-
-    d = (a - b).to_numpy()
-    return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
 
 
 def paired_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -135,6 +131,18 @@ def paired_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
     both = wide.join(ref[["BTSF", "MiniRocket"]], how="inner")
     both = both.dropna(subset=[*ARMS, "BTSF", "MiniRocket"])  # --n-iters arms: where run
     return both.groupby(level="dataset").mean()
+
+
+def comparison_table(rows) -> list[str]:
+    """Markdown rows of paired comparisons ``(label, a, b)`` (per-dataset Series)."""
+    return [
+        "| comparison | mean difference (points) | wins/ties/losses (±0.005) | Wilcoxon p |",
+        "|---|---|---|---|",
+        *[
+            f"| {label} | {100 * (a - b).mean():+.1f} | {wtl(a, b)} | {wilcoxon_p(a, b):.2g} |"
+            for label, a, b in rows
+        ],
+    ]
 
 
 def longer_training(df: pd.DataFrame, acc: pd.DataFrame) -> list[str]:
@@ -160,12 +168,7 @@ def longer_training(df: pd.DataFrame, acc: pd.DataFrame) -> list[str]:
             f"and {part[ARMS[1]].mean():.3f} with 30 steps on the same sets; mean encoder "
             f"fit {fit.mean():.1f} s against {default_fit.mean():.1f} s.",
             "",
-            "| comparison | mean difference (points) | wins/ties/losses (±0.005) | Wilcoxon p |",
-            "|---|---|---|---|",
-            *[
-                f"| {label} | {100 * (x - y).mean():+.1f} | {wtl(x, y)} | {wilcoxon_p(x, y):.2g} |"
-                for label, x, y in rows
-            ],
+            *comparison_table(rows),
         ]
     return lines
 
@@ -217,12 +220,7 @@ def report():
         *[f"| {c} | {acc[c].mean():.3f} |" for c in (*ARMS, "BTSF", "MiniRocket")],
         f"| AimTS mean encoder fit s (both readouts' encoding passes) | {fit.mean():.1f} |",
         "",
-        "| comparison | mean difference (points) | wins/ties/losses (±0.005) | Wilcoxon p |",
-        "|---|---|---|---|",
-        *[
-            f"| {label} | {100 * (x - y).mean():+.1f} | {wtl(x, y)} | {wilcoxon_p(x, y):.2g} |"
-            for label, x, y in comparisons + split
-        ],
+        *comparison_table(comparisons + split),
         *longer_training(df, acc),
         "",
         "## Per dataset",

@@ -29,10 +29,21 @@ import multiprocessing as mp
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, shape_of, wtl
+from _common import (
+    DEFAULT_DATA,
+    RESULTS,
+    dev_suite,
+    load,
+    machine,
+    run_safely,
+    shape_of,
+    wilcoxon_p,
+    wtl,
+)
 from btsf_recipe import QUICK
 
 METHODS = ("BTSF", "BTSF untrained", "MiniRocket")
@@ -143,15 +154,6 @@ def run_dataset(job):
     return rows
 
 
-def run_dataset_safely(job):
-    """:func:`run_dataset`, with a failure reported instead of ending the whole run."""
-    try:
-        return run_dataset(job)
-    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
-        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
-        return []
-
-
 def run(datasets, seeds):
     done = pd.read_csv(CSV) if CSV.exists() else None
     jobs = []
@@ -163,15 +165,8 @@ def run(datasets, seeds):
             jobs.append((name, seeds, todo))
     ctx = mp.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
-        for rows in pool.map(run_dataset_safely, jobs):
+        for rows in pool.map(partial(run_safely, run_dataset), jobs):
             pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
-
-
-def wilcoxon_p(a, b) -> float:
-    from scipy.stats import wilcoxon
-
-    d = (a - b).to_numpy()
-    return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
 
 
 def report():

@@ -119,16 +119,21 @@ def cpu_has_bf16() -> bool:
 
 
 @contextlib.contextmanager
-def weight_average(module: torch.nn.Module, enabled: bool):
-    """An equal-weight running average of ``module``'s weights (SWA), or ``None``.
+def weight_average(module: torch.nn.Module, enabled: bool, ema_decay: float | None = None):
+    """A running average of ``module``'s weights, or ``None``: equal-weight (SWA), or
+    exponential with ``ema_decay`` (EMA: ``avg = decay * avg + (1 - decay) * weights``,
+    starting from the first step's weights).
 
     Yields the ``AveragedModel`` (update it after each step; it is checkpointed as extra
     state); on a normal exit the module takes the averaged weights, if any step was
     averaged. An exception (e.g. a bad loss) leaves the module as it was.
     """
-    from torch.optim.swa_utils import AveragedModel
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-    averaged = AveragedModel(module) if enabled else None
+    averaged = None
+    if enabled:
+        ema = None if ema_decay is None else get_ema_multi_avg_fn(ema_decay)
+        averaged = AveragedModel(module, multi_avg_fn=ema)
     yield averaged
     if averaged is not None and int(averaged.n_averaged) > 0:
         module.load_state_dict(averaged.module.state_dict())

@@ -16,7 +16,7 @@ from skcontrast._estimator import (
     TRAINING_RULES,
 )
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Hidden, Interval, Options
+from skcontrast._validation import Hidden, Interval, Options, Rule
 from skcontrast.nn.btsf import (
     FUSIONS,
     MISSING,
@@ -41,6 +41,7 @@ CONSTRAINTS = {
     "lr": [Interval("real", 0, closed="neither"), Hidden(None)],
     "recipe": [Options(RECIPES)],
     "swa": [Options((True, False)), Hidden(None)],
+    "ema_decay": [None, Interval("real", 0, 1, closed="neither")],
     "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
     **INPUT_SCALES_CONSTRAINTS,
@@ -57,7 +58,18 @@ CONSTRAINTS = {
     "missing": [Options(MISSING)],
     "spectrum": [Options(SPECTRA)],
 }
-RULES = TRAINING_RULES
+
+
+def _ema_needs_averaging(est):
+    if est.ema_decay is not None and est.swa is False:
+        raise ValueError(
+            f"ema_decay={est.ema_decay!r} sets how the weights are averaged, but swa=False "
+            "turns the average off. Pass swa=None (or True) to end with the exponential "
+            "average, or ema_decay=None to end with the last weights."
+        )
+
+
+RULES = (*TRAINING_RULES, Rule("ema_decay", _ema_needs_averaging))
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -209,6 +221,12 @@ class BTSFTransformer(BaseContrastiveTransformer):
         (stochastic weight averaging, as TS2Vec) and end with it; ``False`` ends with the
         last step's weights. ``None``: ``True`` with ``recipe="crops"``, ``False`` (the
         paper's setting) with ``recipe="paper"``.
+    ema_decay : float or None, default=None
+        With a value in (0, 1), the running average of the weights is exponential (EMA:
+        ``avg = ema_decay * avg + (1 - ema_decay) * weights`` after each step) instead of
+        equal-weight, which weighs the last steps more; it turns the average on with
+        ``swa=None`` (with ``swa=False`` it is an error). Measured against SWA in the method
+        notes; ``None`` keeps SWA.
     standardize : bool, default=True
         Standardise each output feature with its mean and standard deviation over the
         training series, so that linear models with default regularisation work well.
@@ -280,7 +298,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         normalize=("zscore", "global"), batch_size=16, n_iters=None, n_epochs=None, max_time=None,
         early_stopping=False, checkpoint_path=None, checkpoint_every=50,
         n_iter_no_change=20, tol=1e-3, lr=None, weight_decay=1e-4,
-        lr_schedule="constant", swa=None, standardize=True, inference_batch_size=256,
+        lr_schedule="constant", swa=None, ema_decay=None, standardize=True,
+        inference_batch_size=256,
         device="auto", mixed_precision=True, verbose=False, random_state=None,
     ):
         # fmt: on
@@ -318,6 +337,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.weight_decay = weight_decay
         self.lr_schedule = lr_schedule
         self.swa = swa
+        self.ema_decay = ema_decay
         self.standardize = standardize
         self.inference_batch_size = inference_batch_size
         self.device = device
@@ -366,8 +386,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
     @contextlib.contextmanager
     def _training_context(self, network, panels, device, seed):
         """The weight average (SWA, checkpointed) of the fit."""
-        swa = self.recipe == "crops" if self.swa is None else self.swa
-        with weight_average(network, swa) as averaged:
+        swa = self.swa if self.swa is not None else (
+            self.recipe == "crops" or self.ema_decay is not None)
+        with weight_average(network, swa, self.ema_decay) as averaged:
             self._fit_average = averaged
             try:
                 yield averaged

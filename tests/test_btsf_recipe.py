@@ -246,6 +246,9 @@ def test_missing_values_barely_move_the_representation():
         ({"temporal_weight": -1}, "temporal_weight must be >= 0"),
         ({"lr_schedule": "step"}, "lr_schedule must be one of"),
         ({"swa": "yes"}, "swa must be one of"),
+        ({"ema_decay": 1.0}, r"ema_decay must be None or in \(0, 1\), got 1.0"),
+        ({"ema_decay": 0.9, "swa": False}, "ema_decay=0.9 .* but swa=False"),
+        ({"ema_decay": 0.9, "recipe": "paper"}, None),  # turns the average on
         ({"fusion": "spectral"}, None),  # no temporal branch: instance contrast only
         ({"lr": None, "recipe": "paper"}, None),
     ],
@@ -275,6 +278,28 @@ def test_swa_ends_with_the_mean_of_the_weights_after_each_step(panel):
     assert all(torch.equal(default[k], v) for k, v in averaged.network_.state_dict().items())
     paper = [tiny_btsf(n_iters=3, recipe="paper", swa=s).fit(X) for s in (None, False)]
     assert torch.equal(paper[0].network_.W_t, paper[1].network_.W_t)
+
+
+def test_ema_ends_with_the_exponential_average_of_the_weights(panel):
+    X = panel[0]
+    steps = [tiny_btsf(n_iters=k, swa=False).fit(X).network_.state_dict() for k in (1, 2, 3)]
+    decay = 0.6
+    ema = tiny_btsf(n_iters=3, ema_decay=decay).fit(X)
+    for name, value in ema.network_.state_dict().items():
+        expected = steps[0][name]  # the first step's weights, then the exponential update
+        for later in steps[1:]:
+            expected = decay * expected + (1 - decay) * later[name]
+        torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-6)
+    # not the equal-weight average, and also on with the paper's recipe
+    swa = tiny_btsf(n_iters=3).fit(X)
+    assert not torch.equal(ema.network_.W_t, swa.network_.W_t)
+    paper = [
+        tiny_btsf(n_iters=3, recipe="paper", ema_decay=decay, swa=s).fit(X) for s in (None, True)
+    ]
+    assert torch.equal(paper[0].network_.W_t, paper[1].network_.W_t)
+    assert not torch.equal(
+        paper[0].network_.W_t, tiny_btsf(n_iters=3, recipe="paper").fit(X).network_.W_t
+    )
 
 
 def test_cosine_schedule_decays_the_rate_to_zero(panel, monkeypatch):

@@ -12,6 +12,9 @@ MAKERS = {
     "btsf_swa_cosine": lambda **kw: BTSFTransformer(
         **{**BTSFTransformer.get_test_params()[0], "swa": True, "lr_schedule": "cosine", **kw}
     ),
+    "btsf_ema": lambda **kw: BTSFTransformer(
+        **{**BTSFTransformer.get_test_params()[0], "ema_decay": 0.9, **kw}
+    ),
     "aimts": lambda **kw: AimTSTransformer(
         **{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}
     ),

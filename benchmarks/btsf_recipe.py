@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wtl
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p, wtl
 
 QUICK = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ECG200", "CBF", "SyntheticControl",
          "DistalPhalanxTW", "Fungi", "BasicMotions", "InsectEPGSmallTrain", "DodgerLoopDay",
@@ -209,12 +209,17 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                 pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
 
 
+REFERENCE = "crops b16 swa"  # the default recipe, which variants run on some sets pair with
+
+
 def report(csv=CSV):
     df = pd.read_csv(csv)
     dev = csv == DEV_CSV
-    # mean over seeds per dataset, then over the datasets every variant has
-    per = df.groupby(["variant", "readout", "dataset"]).accuracy.mean().unstack("dataset")
-    per = per.dropna(axis=1)
+    # mean over seeds per dataset, then over the datasets every full variant has
+    per_all = df.groupby(["variant", "readout", "dataset"]).accuracy.mean().unstack("dataset")
+    n_sets = per_all.notna().sum(axis=1)
+    partial = n_sets < n_sets.max() / 2  # run on a subset: paired with REFERENCE below
+    per = per_all[~partial].dropna(axis=1)
     default = "multiscale" if ("untrained", "multiscale") in per.index else "multiscale bf16"
     base = per.loc[("untrained", default)] if ("untrained", default) in per.index else None
     names = f"{per.shape[1]} datasets" if dev else (
@@ -241,8 +246,48 @@ def report(csv=CSV):
         vs_own = "-" if own is None or readout == same else wtl(row, own)
         lines.append(f"| {variant} | {readout} | {row.mean():.3f} | {vs_base} | {vs_own} | "
                      f"{sub.seed.nunique()} | {sub.fit_s.mean():.1f} |")  # fmt: skip
+    lines += _partial_table(df, per_all[partial])
     csv.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+
+
+def _partial_table(df, per):
+    """Variants run on a subset of the sets, against the reference recipe's fits of the
+    same sets and seeds (same readout): mean of both, the difference, W/T/L, Wilcoxon p."""
+    if per.empty:
+        return []
+    lines = [
+        "",
+        f"Variants run on some of the sets, paired with '{REFERENCE}' (same readout, sets "
+        "and seeds):",
+        "",
+        f"| variant | readout | sets | mean acc | {REFERENCE} | change (points) | W/T/L "
+        f"| Wilcoxon p | seeds | mean fit s | {REFERENCE} fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ref_rows = df[df.variant == REFERENCE]
+    for (variant, readout), _ in per.iterrows():
+        rows = df[(df.variant == variant) & (df.readout == readout)]
+        keys = ["dataset", "seed"]
+        ref = ref_rows[ref_rows.readout == readout].set_index(keys).accuracy
+        own = rows.set_index(keys).accuracy
+        both = pd.concat([own, ref], axis=1, keys=["own", "ref"], join="inner")
+        if both.empty:
+            continue
+        mean = both.groupby(level="dataset").mean()
+        pairs = set(both.index)
+        fit = rows[[k in pairs for k in zip(rows.dataset, rows.seed, strict=True)]].fit_s
+        ref_sel = ref_rows[ref_rows.readout == readout]
+        ref_fit = ref_sel[[k in pairs for k in zip(ref_sel.dataset, ref_sel.seed,
+                                                   strict=True)]].fit_s  # fmt: skip
+        lines.append(
+            f"| {variant} | {readout} | {len(mean)} | {mean.own.mean():.3f} | "
+            f"{mean.ref.mean():.3f} | {100 * (mean.own - mean.ref).mean():+.1f} | "
+            f"{wtl(mean.own, mean.ref)} | {wilcoxon_p(mean.own, mean.ref):.2g} | "
+            f"{both.index.get_level_values('seed').nunique()} | {fit.mean():.1f} | "
+            f"{ref_fit.mean():.1f} |"
+        )
+    return lines
 
 
 def main():

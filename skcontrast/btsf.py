@@ -190,7 +190,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Training steps. ``None`` (with ``n_epochs=None``): 200 steps with
         ``recipe="crops"`` (TS2Vec's budget for small data), 100 with ``recipe="paper"``
         (the paper does not state one). ``0`` skips training: the encoder keeps its seeded
-        random initialisation, a useful baseline for what training adds.
+        random initialisation, a useful baseline for what training adds. For a training
+        set of more than 100,000 values, 600 steps (TS2Vec's budget for larger data)
+        measured +1.6 points on the 14 such dev sets (seed 0) for three times the fit
+        (method notes).
     n_epochs : int or None, default=None
         Training length in passes over the data instead of steps (``0``: no training).
     max_time : float or None, default=None

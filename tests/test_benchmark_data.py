@@ -197,3 +197,32 @@ def test_aimts_dev_compares_a_longer_budget_on_the_sets_it_ran(bench):
     assert "| 100 steps vs the default's 30, default readout | +20.0 | 2/0/0 |" in lines
     assert "| 100 steps vs untrained, zscore+global | +35.0 | 2/0/0 |" in lines
     assert "fit 30.0 s against 10.0 s" in lines
+
+
+def test_recipe_report_pairs_a_variant_run_on_some_sets_with_the_reference(
+    bench, tmp_path, monkeypatch
+):
+    """A variant run on a few sets is compared with the default recipe's fits of the same
+    sets and seeds, and does not shrink the main table to those sets."""
+    pd = pytest.importorskip("pandas")
+    import btsf_recipe
+
+    monkeypatch.setattr(btsf_recipe, "machine", lambda: "test machine")
+    sets = [f"S{i}" for i in range(6)]
+    rows = []
+    for i, name in enumerate(sets):
+        for variant, accuracy in (("untrained", 0.5), ("crops b16 swa", 0.6 + i / 100)):
+            rows.append(dict(dataset=name, variant=variant, seed=0, readout="multiscale bf16",
+                             accuracy=accuracy, fit_s=10.0))  # fmt: skip
+    for name, accuracy in (("S0", 0.7), ("S1", 0.6)):  # S0 +10 points, S1 -1 point
+        rows.append(dict(dataset=name, variant="longer", seed=0, readout="multiscale bf16",
+                         accuracy=accuracy, fit_s=30.0))  # fmt: skip
+    csv = tmp_path / "btsf_recipe.csv"
+    pd.DataFrame(rows).to_csv(csv, index=False)
+    btsf_recipe.report(csv)
+    table = csv.with_suffix(".md").read_text()
+    assert "mean test accuracy over 6 datasets" in table  # the main table keeps all six
+    assert "| crops b16 swa | multiscale bf16 | 0.625 | 6/0/0 |" in table
+    # the pair: S0 and S1 only, reference mean (0.60 + 0.61) / 2, change +4.5 points
+    assert "| longer | multiscale bf16 | 2 | 0.650 | 0.605 | +4.5 | 1/0/1 |" in table
+    assert "| 1 | 30.0 | 10.0 |" in table

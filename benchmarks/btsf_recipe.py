@@ -270,27 +270,20 @@ def _paired_table(df, per):
         f"| Wilcoxon p | seeds | mean fit s | {REFERENCE} fit s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    ref_rows = df[df.variant == REFERENCE]
-    for (variant, readout), _ in per.iterrows():
-        rows = df[(df.variant == variant) & (df.readout == readout)]
-        keys = ["dataset", "seed"]
-        ref = ref_rows[ref_rows.readout == readout].set_index(keys).accuracy
-        own = rows.set_index(keys).accuracy
-        both = pd.concat([own, ref], axis=1, keys=["own", "ref"], join="inner")
+    keys = ["dataset", "seed", "readout"]
+    ref = df[df.variant == REFERENCE].set_index(keys)[["accuracy", "fit_s"]]
+    for variant, readout in per.index:
+        own = df[(df.variant == variant) & (df.readout == readout)].set_index(keys)
+        both = own[["accuracy", "fit_s"]].join(ref, how="inner", rsuffix="_ref")
         if both.empty:
             continue
-        mean = both.groupby(level="dataset").mean()
-        pairs = set(both.index)
-        fit = rows[[k in pairs for k in zip(rows.dataset, rows.seed, strict=True)]].fit_s
-        ref_sel = ref_rows[ref_rows.readout == readout]
-        ref_fit = ref_sel[[k in pairs for k in zip(ref_sel.dataset, ref_sel.seed,
-                                                   strict=True)]].fit_s  # fmt: skip
+        mean = both.groupby(level="dataset")[["accuracy", "accuracy_ref"]].mean()
+        a, b = mean.accuracy, mean.accuracy_ref
         lines.append(
-            f"| {variant} | {readout} | {len(mean)} | {mean.own.mean():.3f} | "
-            f"{mean.ref.mean():.3f} | {100 * (mean.own - mean.ref).mean():+.1f} | "
-            f"{wtl(mean.own, mean.ref)} | {wilcoxon_p(mean.own, mean.ref):.2g} | "
-            f"{both.index.get_level_values('seed').nunique()} | {fit.mean():.1f} | "
-            f"{ref_fit.mean():.1f} |"
+            f"| {variant} | {readout} | {len(mean)} | {a.mean():.3f} | {b.mean():.3f} | "
+            f"{100 * (a - b).mean():+.1f} | {wtl(a, b)} | {wilcoxon_p(a, b):.2g} | "
+            f"{both.index.get_level_values('seed').nunique()} | {both.fit_s.mean():.1f} | "
+            f"{both.fit_s_ref.mean():.1f} |"
         )
     return lines
 

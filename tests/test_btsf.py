@@ -221,10 +221,6 @@ def test_n_iters_and_n_epochs(panel):
     assert len(t.loss_history_) == 6
 
 
-def test_default_budget_is_200_steps(panel):
-    assert tiny_btsf(n_iters=None).fit(panel[0]).n_iters_ == 200
-
-
 def test_n_iters_zero_keeps_the_seeded_initialisation(panel):
     X, _ = panel
     a, b = tiny_btsf(n_iters=0).fit(X), tiny_btsf(n_iters=0).fit(X)

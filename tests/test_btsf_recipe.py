@@ -155,9 +155,9 @@ def test_input_scales_with_channels_unequal_lengths_and_pooled_windows():
     assert windows.shape[-1] == F_both.shape[1] and np.isfinite(windows).all()
 
 
-def test_default_budgets_follow_the_recipe(panel):
+def test_default_budget_is_100_steps_with_either_recipe(panel):
     X, _ = panel
-    assert tiny_btsf(n_iters=None).fit(X).n_iters_ == 200
+    assert tiny_btsf(n_iters=None).fit(X).n_iters_ == 100
     assert tiny_btsf(n_iters=None, recipe="paper").fit(X).n_iters_ == 100
 
 

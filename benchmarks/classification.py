@@ -13,6 +13,8 @@ Each dataset runs in its own process, one after another; rows are appended to
 ``results/classification.csv`` as they finish and a rerun skips those already there (so a
 killed run resumes). ``--report`` (also run at the end) writes ``classification.md`` (per
 dataset, mean, wins/ties/losses, Wilcoxon signed-rank p-values) and ``classification.png``.
+When the BTSF defaults change, the previous default's BTSF rows move to
+``results/classification_b16.csv`` (``PREVIOUS``) and the report pairs them with the new.
 
     python benchmarks/classification.py                 # the whole suite, seeds 0 1 2
     python benchmarks/classification.py --quick         # a 12-set subset for iteration
@@ -48,6 +50,9 @@ from btsf_recipe import QUICK
 
 METHODS = ("BTSF", "BTSF untrained", "MiniRocket")
 CSV = RESULTS / "classification.csv"
+# the previous default's BTSF rows, for the paired comparison in the report
+PREVIOUS = RESULTS / "classification_b16.csv"
+PREVIOUS_LABEL = "`batch_size=16`, 200 steps"
 
 
 class PeakMemory:
@@ -169,6 +174,35 @@ def run(datasets, seeds):
             pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
 
 
+def previous_default_lines(df) -> list[str]:
+    """The default's BTSF rows paired with the previous default's (PREVIOUS) on the same
+    (dataset, seed): what the last change of defaults did, as Markdown lines."""
+    if not PREVIOUS.exists():
+        return []
+    prev = pd.read_csv(PREVIOUS)
+    pairs = df[df.method == "BTSF"].merge(
+        prev[prev.method == "BTSF"], on=["dataset", "seed"], suffixes=("", "_prev")
+    )
+    if pairs.empty:
+        return []
+    per_set = pairs.groupby("dataset")[["accuracy", "accuracy_prev", "fit_s", "fit_s_prev"]].mean()
+    new, old = per_set.accuracy, per_set.accuracy_prev
+    return [
+        "",
+        f"## Against the previous default ({PREVIOUS_LABEL})",
+        "",
+        f"Its BTSF rows are in `{PREVIOUS.name}`; paired on the (dataset, seed) runs both have.",
+        "",
+        "| sets | runs | default | previous | change (points) | W/T/L | Wilcoxon p "
+        "| mean fit s | previous mean fit s | max fit s | previous max fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| {len(per_set)} | {len(pairs)} | {new.mean():.3f} | {old.mean():.3f} | "
+        f"{100 * (new.mean() - old.mean()):+.1f} | {wtl(new, old)} | {wilcoxon_p(new, old):.2g} "
+        f"| {per_set.fit_s.mean():.1f} | {per_set.fit_s_prev.mean():.1f} "
+        f"| {pairs.fit_s.max():.1f} | {pairs.fit_s_prev.max():.1f} |",
+    ]
+
+
 def report():
     df = pd.read_csv(CSV)
     # only the (dataset, seed) runs every method finished: the methods are compared on the
@@ -234,6 +268,7 @@ def report():
         f"{fit['MiniRocket'].mean():.1f} |",
         f"| max fit s | {fit['BTSF'].max():.1f} | {fit['BTSF untrained'].max():.1f} | "
         f"{fit['MiniRocket'].max():.1f} |",
+        *previous_default_lines(df),
         "",
         "## Per dataset",
         "",

@@ -15,6 +15,7 @@ statistics, as in the papers.
 past values of all variables, a strong linear baseline on the same context.
 
     python benchmarks/forecasting.py [--device cuda] [--methods BTSF raw] [--n-iters N]
+        [--batch-size B] [--seed S]
     python benchmarks/forecasting.py --data-dir /path/to/shared/data   # or SKCONTRAST_DATA
 
 Writes results/forecasting_etth1.{md,csv,png}.
@@ -52,21 +53,22 @@ def load_etth1(data_dir: Path) -> pd.DataFrame:
     return pd.read_csv(path, index_col="date", parse_dates=True).iloc[:TEST]
 
 
-def make_transformer(method, n_iters, device):
+def make_transformer(method, n_iters, device, seed=0, batch_size=None):
     from skcontrast import AimTSTransformer, BTSFTransformer
 
     if method == "raw":
         return "passthrough"
     cls = {"BTSF": BTSFTransformer, "AimTS": AimTSTransformer}[method]
-    return cls(n_iters=n_iters, device=device, random_state=0, verbose=False)
+    extra = {} if batch_size is None else {"batch_size": batch_size}
+    return cls(n_iters=n_iters, device=device, random_state=seed, verbose=False, **extra)
 
 
-def run_method(method, y, n_iters, device):
+def run_method(method, y, n_iters, device, seed=0, batch_size=None):
     from skcontrast import HoldoutRidge, RepresentationForecaster
 
     start = time.perf_counter()
     forecaster = RepresentationForecaster(
-        make_transformer(method, n_iters, device),
+        make_transformer(method, n_iters, device, seed, batch_size),
         HoldoutRidge(validation_size=0.25),
         window_length=WINDOW,
     ).fit(y.iloc[:VALID], fh=np.arange(1, HORIZONS[0] + 1))
@@ -176,6 +178,8 @@ def main():
     parser.add_argument("--methods", nargs="+", default=["BTSF", "AimTS", "raw"])
     # None: each method's own default (BTSF 100 steps of 32; the H100 runs above used 200)
     parser.add_argument("--n-iters", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the method's")
+    parser.add_argument("--seed", type=int, default=0, help="the transformer's random_state")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     parser.add_argument("--machine", default=f"{platform.machine()} {os.cpu_count()} CPU cores")
@@ -185,7 +189,9 @@ def main():
     rows, examples = [], {}
     for method in args.methods:
         print(f"{method} ...", flush=True)
-        method_rows, examples[method] = run_method(method, y, args.n_iters, args.device)
+        method_rows, examples[method] = run_method(
+            method, y, args.n_iters, args.device, args.seed, args.batch_size
+        )
         rows += method_rows
         print(pd.DataFrame(method_rows).to_string(index=False), flush=True)
     names = {"raw": "Ridge on raw lags (201 x 7)", "BTSF": "BTSF + Ridge", "AimTS": "AimTS + Ridge"}

@@ -56,6 +56,7 @@ WINDOW = 201
 def detectors(methods, n_iters, device, n_channels, inference_batch_size=256):
     """name -> unfitted detector (a fresh one per series)."""
     from skcontrast import AimTSTransformer, BTSFTransformer, RepresentationAnomalyDetector
+    from skcontrast._series_features import STEP_DEFAULTS
 
     common = dict(n_iters=n_iters, device=device, random_state=0,
                   inference_batch_size=inference_batch_size)  # fmt: skip
@@ -64,8 +65,9 @@ def detectors(methods, n_iters, device, n_channels, inference_batch_size=256):
         if method == "raw":
             out["raw lags + Ridge (next)"] = dict(transformer="passthrough", target="next")
             continue
-        if method == "BTSF":
-            transformer = BTSFTransformer(**common)
+        if method == "BTSF":  # the detector's default budget unless --n-iters says otherwise
+            given = {k: v for k, v in common.items() if v is not None}
+            transformer = BTSFTransformer(**{**STEP_DEFAULTS, **given})
         else:
             # one 512-wide row per step: concatenating 38 channels would give 19,456 columns
             pooling = "concat" if n_channels <= 8 else "mean"
@@ -265,7 +267,7 @@ def main():
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--methods", nargs="+", default=["BTSF", "AimTS", "raw"])
     parser.add_argument("--parts", nargs="+", default=["smd", "ucr", "nab"])
-    # None: each method's own default (BTSF 100 steps of 32; the H100 runs above used 200)
+    # None: the detector's default (BTSF 200 steps of 16: STEP_DEFAULTS), AimTS's own
     parser.add_argument("--n-iters", type=int, default=None)
     parser.add_argument("--device", default="auto")
     parser.add_argument(

@@ -58,9 +58,14 @@ def make_transformer(method, n_iters, device, seed=0, batch_size=None):
 
     if method == "raw":
         return "passthrough"
-    cls = {"BTSF": BTSFTransformer, "AimTS": AimTSTransformer}[method]
-    extra = {} if batch_size is None else {"batch_size": batch_size}
-    return cls(n_iters=n_iters, device=device, random_state=seed, verbose=False, **extra)
+    from skcontrast._series_features import STEP_DEFAULTS
+
+    given = {k: v for k, v in dict(n_iters=n_iters, batch_size=batch_size).items() if v is not None}
+    if method == "BTSF":  # the forecaster's default budget unless given
+        return BTSFTransformer(
+            **{**STEP_DEFAULTS, **given}, device=device, random_state=seed, verbose=False
+        )
+    return AimTSTransformer(**given, device=device, random_state=seed, verbose=False)
 
 
 def run_method(method, y, n_iters, device, seed=0, batch_size=None):
@@ -176,9 +181,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--methods", nargs="+", default=["BTSF", "AimTS", "raw"])
-    # None: each method's own default (BTSF 100 steps of 32; the H100 runs above used 200)
+    # None: the forecaster's default (BTSF 200 steps of 16: STEP_DEFAULTS), AimTS's own
     parser.add_argument("--n-iters", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the method's")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: as --n-iters")
     parser.add_argument("--seed", type=int, default=0, help="the transformer's random_state")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--tag", default="", help="suffix of the result files")

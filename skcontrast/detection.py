@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -11,6 +13,7 @@ from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
     COMMON_RULES,
+    STEP_DEFAULTS,
     StepFeaturizer,
     check_length,
     series_values,
@@ -53,7 +56,9 @@ class RepresentationAnomalyDetector(BaseDetector):
     Parameters
     ----------
     transformer : skcontrast transformer, "passthrough" or None, default=None
-        Learns the representation (cloned; ``None`` means ``BTSFTransformer()``).
+        Learns the representation (cloned; ``None`` means
+        ``BTSFTransformer(batch_size=16, n_iters=200)``: twice the classifier default's
+        steps, measured better for long-horizon features).
         ``"passthrough"``: the raw lag window of ``window_length`` points, the baseline
         (use it with ``target="next"``: a window that holds ``x_t`` reconstructs it
         trivially).
@@ -162,7 +167,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
-        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
+        featurizer = StepFeaturizer(self, partial(BTSFTransformer, **STEP_DEFAULTS)).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         rows, points = self._samples(len(values))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -11,6 +13,7 @@ from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
     COMMON_RULES,
+    STEP_DEFAULTS,
     StepFeaturizer,
     check_length,
     series_values,
@@ -38,7 +41,9 @@ class RepresentationForecaster(BaseForecaster):
     Parameters
     ----------
     transformer : skcontrast transformer, "passthrough" or None, default=None
-        Learns the representation (cloned; ``None`` means ``BTSFTransformer()``).
+        Learns the representation (cloned; ``None`` means
+        ``BTSFTransformer(batch_size=16, n_iters=200)``: twice the classifier default's
+        steps, measured better for long-horizon features).
         ``"passthrough"``: the raw lag window of ``window_length`` points (flattened) is the
         representation, the plain linear baseline on the same context.
     regressor : scikit-learn regressor or None, default=None
@@ -132,7 +137,7 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
-        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
+        featurizer = StepFeaturizer(self, partial(BTSFTransformer, **STEP_DEFAULTS)).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         # sample t: representation r_t -> the next H values of every variable

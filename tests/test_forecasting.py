@@ -186,3 +186,27 @@ def test_in_sktime_pipelines_and_grid_search():
     tuner.fit(pd.Series(np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 7)), fh=[1, 2])
     assert tuner.best_params_["window_length"] == 30
     assert tuner.cv_results_["mean_test_MeanAbsolutePercentageError"].min() < 0.01
+
+
+@pytest.mark.parametrize("kind", ["forecaster", "detector"])
+def test_default_transformer_is_btsf_with_200_steps_of_16(kind, monkeypatch):
+    """transformer=None means the per-timestep default (200 steps of 16 windows, not the
+    classifier default's 100 of 32): documented, and what a fit actually trains."""
+    from skcontrast import BTSFTransformer, RepresentationAnomalyDetector, detection, forecasting
+    from skcontrast._series_features import STEP_DEFAULTS
+
+    assert STEP_DEFAULTS == {"batch_size": 16, "n_iters": 200}
+    assert BTSFTransformer().get_params()["n_iters"] is None  # the classifier's: 100 of 32
+    module = forecasting if kind == "forecaster" else detection
+    assert module.STEP_DEFAULTS is STEP_DEFAULTS
+    # the fit below uses the same plumbing with a tiny network and 3 steps of 4
+    tiny = {**BTSFTransformer.get_test_params()[0], "batch_size": 4, "n_iters": 3}
+    monkeypatch.setattr(module, "STEP_DEFAULTS", tiny)
+    y = _ar_series(200)
+    if kind == "forecaster":
+        est = RepresentationForecaster(window_length=24).fit(y.iloc[:150], fh=[1])
+    else:
+        est = RepresentationAnomalyDetector(window_length=24).fit(y.iloc[:150])
+    fitted = est.transformer_
+    assert isinstance(fitted, BTSFTransformer)
+    assert (fitted.batch_size, fitted.n_iters, fitted.n_iters_) == (4, 3, 3)

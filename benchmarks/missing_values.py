@@ -219,9 +219,7 @@ def main():
             else [f"{v}:{r}" for v, r in RUNS]
         )  # fmt: skip
         runs = [(p.split(":")[0], float(p.split(":")[1])) for p in pairs]
-        # the rows so far ran with normalize="zscore" and the then-default 200 steps of 16
-        # (the dev-suite baseline is the recipe run's fit, read that way): pinned, so that
-        # a resumed run pairs with them
+        # the dev-suite baseline is the recipe run's fit, recorded with PINNED too
         run(datasets, args.seeds, runs, csv, {} if args.current else PINNED)
     report(csv)
 

@@ -21,7 +21,6 @@ REPRESENTATIONS = ("timesteps", "pooled")
 # same windows seen in twice the steps make better per-timestep features for long
 # horizons (ETTh1, three seeds: MSE 0.674 / 0.986 / 1.189 at 168 / 336 / 720 hours against
 # 0.699 / 1.032 / 1.243; the short horizons equal), benchmarks/README.md
-# (the estimators build it: ``BTSFTransformer(**STEP_DEFAULTS)``)
 STEP_DEFAULTS = {"batch_size": 16, "n_iters": 200}
 
 
@@ -97,7 +96,8 @@ def _mean_and_scale(values):
 class StepFeaturizer:
     """Fitted scaling + transformer: series ``(T, C)`` -> step features ``(T, D)``.
 
-    ``default_transformer`` makes the transformer when ``est.transformer`` is ``None``.
+    ``default_transformer`` (a transformer class) is built with ``STEP_DEFAULTS`` when
+    ``est.transformer`` is ``None``.
     """
 
     def __init__(self, est, default_transformer):
@@ -115,7 +115,11 @@ class StepFeaturizer:
             self.transformer_ = None
             self.context_ = L
             return self
-        transformer = self.default_transformer() if est.transformer is None else est.transformer
+        transformer = (
+            self.default_transformer(**STEP_DEFAULTS)
+            if est.transformer is None
+            else est.transformer
+        )
         transformer = clone(transformer)
         if "normalize" in transformer.get_params():
             # the series is already standardised with training statistics: windows keep

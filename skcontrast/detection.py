@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -13,7 +11,6 @@ from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
     COMMON_RULES,
-    STEP_DEFAULTS,
     StepFeaturizer,
     check_length,
     series_values,
@@ -167,7 +164,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
-        featurizer = StepFeaturizer(self, partial(BTSFTransformer, **STEP_DEFAULTS)).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         rows, points = self._samples(len(values))

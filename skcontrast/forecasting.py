@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
@@ -13,7 +11,6 @@ from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
     COMMON_RULES,
-    STEP_DEFAULTS,
     StepFeaturizer,
     check_length,
     series_values,
@@ -137,7 +134,7 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
-        featurizer = StepFeaturizer(self, partial(BTSFTransformer, **STEP_DEFAULTS)).fit(values)
+        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
         scaled = featurizer.scale(values)
         features = featurizer.features(scaled)
         # sample t: representation r_t -> the next H values of every variable

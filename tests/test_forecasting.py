@@ -192,16 +192,13 @@ def test_in_sktime_pipelines_and_grid_search():
 def test_default_transformer_is_btsf_with_200_steps_of_16(kind, monkeypatch):
     """transformer=None means the per-timestep default (200 steps of 16 windows, not the
     classifier default's 100 of 32): documented, and what a fit actually trains."""
-    from skcontrast import BTSFTransformer, RepresentationAnomalyDetector, detection, forecasting
-    from skcontrast._series_features import STEP_DEFAULTS
+    from skcontrast import BTSFTransformer, RepresentationAnomalyDetector, _series_features
 
-    assert STEP_DEFAULTS == {"batch_size": 16, "n_iters": 200}
+    assert _series_features.STEP_DEFAULTS == {"batch_size": 16, "n_iters": 200}
     assert BTSFTransformer().get_params()["n_iters"] is None  # the classifier's: 100 of 32
-    module = forecasting if kind == "forecaster" else detection
-    assert module.STEP_DEFAULTS is STEP_DEFAULTS
     # the fit below uses the same plumbing with a tiny network and 3 steps of 4
     tiny = {**BTSFTransformer.get_test_params()[0], "batch_size": 4, "n_iters": 3}
-    monkeypatch.setattr(module, "STEP_DEFAULTS", tiny)
+    monkeypatch.setattr(_series_features, "STEP_DEFAULTS", tiny)
     y = _ar_series(200)
     if kind == "forecaster":
         est = RepresentationForecaster(window_length=24).fit(y.iloc[:150], fh=[1])

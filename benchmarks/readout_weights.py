@@ -34,16 +34,23 @@ import pandas as pd
 from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p, wtl
 
 CSV = RESULTS / "readout_weights.csv"
-FUSED = 1024  # the fused block's width with the default rank and repr_dims
+
+
+def default_blocks() -> tuple[int, int]:
+    """The default readout's fused width (``rank * repr_dims``) and its normalisations."""
+    from skcontrast import BTSFTransformer
+
+    params = BTSFTransformer().get_params()
+    return params["rank"] * params["repr_dims"], len(params["normalize"])
 
 
 def weighted(F, fused, pools=1.0):
     """``F`` with each normalisation's fused block scaled by ``fused``, pools by ``pools``."""
-    F = F.copy()
-    width = F.shape[1] // 2  # two normalisations ("zscore", "global"), one block each
-    for start in (0, width):
-        F[:, start : start + FUSED] *= fused
-        F[:, start + FUSED : start + width] *= pools
+    fused_width, n_normalizations = default_blocks()
+    F, width = F.copy(), F.shape[1] // n_normalizations  # [fused, pools] per normalisation
+    for start in range(0, F.shape[1], width):
+        F[:, start : start + fused_width] *= fused
+        F[:, start + fused_width : start + width] *= pools
     return F
 
 

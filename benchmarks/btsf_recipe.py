@@ -61,6 +61,16 @@ VARIANTS = {
     "fusion: sum": dict(fusion="sum"),
     "fusion: concat": dict(fusion="concat"),
     "fusion: bilinear, 1 pass": dict(n_loops=0),
+    # cheaper steps and encoding (the fit-time target): a narrower convolution width,
+    # shorter crops, and the untrained encoder of that width
+    "crops b32 swa 100 steps hidden32": dict(
+        batch_size=32, swa=True, n_iters=100, hidden_channels=32
+    ),
+    "crops b32 swa 100 steps crop128": dict(batch_size=32, swa=True, n_iters=100, crop_length=128),
+    "crops b32 swa 100 steps hidden32 crop128": dict(
+        batch_size=32, swa=True, n_iters=100, hidden_channels=32, crop_length=128
+    ),
+    "untrained hidden32": dict(n_iters=0, hidden_channels=32),
 }
 # every variant trains on (and its "multiscale" readouts read) per-series z-scored series,
 # the package default when these rows were first recorded; "zscore+global" adds the other

@@ -8,10 +8,14 @@ pass over the training series (output standardisation). Writes ``results/fit_tim
 
     python benchmarks/fit_time.py            # run it on a quiet machine
     python benchmarks/fit_time.py --report   # only rewrite the table
+    # a candidate setting, into results/fit_time_hidden32.csv / .md
+    python benchmarks/fit_time.py --params '{"hidden_channels": 32}' --tag _hidden32
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import multiprocessing as mp
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -23,14 +27,14 @@ from _common import RESULTS, machine
 SHAPES = [(100, 100), (100, 500), (100, 2000), (1000, 100), (1000, 500), (1000, 2000)]
 
 
-def job(shape):
+def job(shape, params=None):
     import torch
 
     from skcontrast import BTSFTransformer
 
     n, length = shape
     X = np.random.default_rng(0).standard_normal((n, 1, length)).cumsum(-1).astype(np.float32)
-    est = BTSFTransformer(random_state=0)
+    est = BTSFTransformer(random_state=0, **(params or {}))
     start = time.perf_counter()
     est.fit(X)
     fit_s = time.perf_counter() - start
@@ -40,23 +44,25 @@ def job(shape):
                 steps=est.n_iters_, threads=torch.get_num_threads())  # fmt: skip
 
 
-def main():
+def run(params, tag):
     rows = []
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for row in pool.map(job, SHAPES):
+        for row in pool.map(job, SHAPES, [params] * len(SHAPES)):
             print(row, flush=True)
-            rows.append(row)
-    pd.DataFrame(rows).to_csv(RESULTS / "fit_time.csv", index=False)
-    report()
+            rows.append({**row, "params": json.dumps(params)})
+    pd.DataFrame(rows).to_csv(RESULTS / f"fit_time{tag}.csv", index=False)
+    report(tag)
 
 
-def report():
-    """Write ``results/fit_time.md`` from ``results/fit_time.csv``."""
-    df = pd.read_csv(RESULTS / "fit_time.csv")
+def report(tag=""):
+    """Write ``results/fit_time{tag}.md`` from ``results/fit_time{tag}.csv``."""
+    df = pd.read_csv(RESULTS / f"fit_time{tag}.csv")
+    params = json.loads(df.params.iloc[0]) if "params" in df and df.params.iloc[0] else {}
+    call = ", ".join(["random_state=0", *(f"{k}={v!r}" for k, v in params.items())])
     lines = [
-        "# Default BTSF fit time against data size",
+        f"# {'Default' if not params else 'Candidate'} BTSF fit time against data size",
         "",
-        f"Machine: {machine()}. `BTSFTransformer(random_state=0).fit(X)` on random walks, "
+        f"Machine: {machine()}. `BTSFTransformer({call}).fit(X)` on random walks, "
         f"{df.steps.iloc[0]} training steps; 'transform s' is `transform` of the same series "
         '(one encoding pass per normalisation of the default `normalize=("zscore", '
         '"global")`), which `fit` also makes (output standardisation); the rest of the fit '
@@ -68,11 +74,23 @@ def report():
     lines += [f"| {r.n_series} | {r.length} | {r.fit_s:.1f} | {r.transform_s:.1f} | "
               f"{r.fit_s - r.transform_s:.1f} | {r.threads} |"
               for r in df.itertuples()]  # fmt: skip
-    (RESULTS / "fit_time.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"fit_time{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
-if __name__ == "__main__":
-    import sys
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--params", default="{}", help="BTSFTransformer parameters (JSON)")
+    parser.add_argument("--tag", default="", help="suffix of the result files, e.g. _hidden32")
+    parser.add_argument("--report", action="store_true", help="only rewrite the table")
+    args = parser.parse_args()
+    if args.tag and not args.tag.startswith("_"):
+        parser.error(f"--tag {args.tag!r} must start with '_' (it is a file-name suffix)")
+    if args.report:
+        report(args.tag)
+    else:
+        run(json.loads(args.params), args.tag)
 
-    report() if "--report" in sys.argv else main()
+
+if __name__ == "__main__":
+    main()

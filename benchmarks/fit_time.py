@@ -86,10 +86,16 @@ def main():
     args = parser.parse_args()
     if args.tag and not args.tag.startswith("_"):
         parser.error(f"--tag {args.tag!r} must start with '_' (it is a file-name suffix)")
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as err:
+        parser.error(f"--params is not JSON ({err}); e.g. --params '{{\"hidden_channels\": 32}}'")
+    if not isinstance(params, dict):
+        parser.error(f"--params must be a JSON object of parameters, got {args.params!r}")
     if args.report:
         report(args.tag)
     else:
-        run(json.loads(args.params), args.tag)
+        run(params, args.tag)
 
 
 if __name__ == "__main__":

@@ -27,14 +27,14 @@ from _common import RESULTS, machine
 SHAPES = [(100, 100), (100, 500), (100, 2000), (1000, 100), (1000, 500), (1000, 2000)]
 
 
-def job(shape, params=None):
+def job(shape, params):
     import torch
 
     from skcontrast import BTSFTransformer
 
     n, length = shape
     X = np.random.default_rng(0).standard_normal((n, 1, length)).cumsum(-1).astype(np.float32)
-    est = BTSFTransformer(random_state=0, **(params or {}))
+    est = BTSFTransformer(random_state=0, **params)
     start = time.perf_counter()
     est.fit(X)
     fit_s = time.perf_counter() - start

@@ -25,6 +25,7 @@ goes to ``--cache``; a rerun reuses it.
 from __future__ import annotations
 
 import argparse
+import functools
 import time
 import warnings
 from pathlib import Path
@@ -36,6 +37,7 @@ from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p,
 CSV = RESULTS / "readout_weights.csv"
 
 
+@functools.cache
 def default_blocks() -> tuple[int, int]:
     """The default readout's fused width (``rank * repr_dims``) and its normalisations."""
     from skcontrast import BTSFTransformer

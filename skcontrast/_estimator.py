@@ -156,6 +156,27 @@ class TorchTrainingMixin:
         largest input scale (``_scaled_rows``)."""
         return self._scaled_rows(self.inference_batch_size)
 
+    # on a CPU, at most this many encoded time steps (over every instance the network
+    # sees) per inference chunk, so that a chunk's activations stay in cache; None: only
+    # inference_batch_size bounds a chunk. Measured per method (method notes).
+    _cpu_chunk_steps = None
+
+    def _instances_per_series(self, n_channels: int) -> int:
+        """How many series the network encodes for one input series (channels run as
+        their own series in a channel-independent encoder)."""
+        return 1
+
+    def _cpu_rows(self, shape) -> int:
+        """Series per inference chunk on a CPU: ``_inference_rows`` also bounded by
+        ``_cpu_chunk_steps`` time steps at the largest input scale (at least one series)."""
+        rows = self._inference_rows(shape)
+        if self._cpu_chunk_steps is None:
+            return rows
+        _, n_channels, n_timepoints = shape
+        steps = self._instances_per_series(n_channels) * n_timepoints
+        steps *= max(1.0, *self._input_scales())
+        return max(1, min(rows, int(self._cpu_chunk_steps // max(1.0, steps))))
+
     def _input_scales(self) -> tuple:
         """The resolutions ``transform`` reads: ``input_scales``, or the series as given."""
         return tuple(getattr(self, "input_scales", (1.0,)))

@@ -257,6 +257,12 @@ input_mean_, input_scale_
 
     _bf16_cpu_inference = True  # 2x faster encoding, same probe accuracy (method notes)
 
+    def _instances_per_series(self, n_channels):
+        return n_channels  # every channel is encoded as its own series
+
+    # 2,000 points: 8.1 -> 5.0 us a step against 256 x 256-step chunks (method notes)
+    _cpu_chunk_steps = 8192
+
     def _inference_rows(self, shape):
         return channel_independent_rows(self._scaled_rows(self.inference_batch_size), shape)
 

@@ -358,6 +358,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
+    def _instances_per_series(self, n_channels):
+        return n_channels if self.channel_independent else 1
+
+    # 1,000 x 2,000 points: 14.6 -> 4.9 us a step against 256-series chunks (notes)
+    _cpu_chunk_steps = 16384
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
     _bf16_cpu_inference = True  # 1.9x faster encoding, same probe accuracy (method notes)
     _param_constraints, _param_rules = CONSTRAINTS, RULES

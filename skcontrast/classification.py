@@ -175,6 +175,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     # the same channel-independent encoder: AimTSTransformer's chunks and CPU precision
     _bf16_cpu_inference = AimTSTransformer._bf16_cpu_inference
     _inference_rows = AimTSTransformer._inference_rows
+    _instances_per_series = AimTSTransformer._instances_per_series
+    _cpu_chunk_steps = AimTSTransformer._cpu_chunk_steps
 
     def _training_loss(self, network, batch, step):
         labels = step.targets.to(batch.device)
@@ -240,7 +242,8 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             # thread-safe: initial weights from the fit's own generator (no global RNG)
             self._init_weights(network, seed)
             network = network.to(device)
-            rows = min(self._inference_rows(p.shape) for p in panels)
+            rows_of = self._cpu_rows if device.type == "cpu" else self._inference_rows
+            rows = min(rows_of(p.shape) for p in panels)
             network.fit_feature_scaling(panels, rows, device)
             history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
         self.loss_history_, self.loss_terms_ = history.total, history.terms

@@ -185,6 +185,36 @@ def test_crop_steps_cost_the_same_for_any_series_length(monkeypatch):
     assert seen and max(seen) <= 24
 
 
+def test_cpu_inference_chunks_are_bounded_in_time_steps(monkeypatch):
+    """On a CPU a chunk holds at most _cpu_chunk_steps encoded steps (cache-sized, faster
+    on long series), and the features do not depend on the chunking."""
+    from skcontrast import AimTSTransformer
+
+    X = np.random.default_rng(0).standard_normal((12, 1, 3000)).astype(np.float32)
+    est = tiny_btsf(n_iters=2, mixed_precision=False).fit(X[:4])
+    seen, forward = [], est.network_.encode
+
+    def encode(x, mask=None):
+        seen.append(x.shape[0])
+        return forward(x, mask)
+
+    monkeypatch.setattr(est.network_, "encode", encode)
+    chunked = est.transform(X).to_numpy()
+    assert seen == [5, 5, 2] * len(est._normalizations())  # 16,384 // 3,000 = 5 series
+    monkeypatch.setattr(est, "_cpu_chunk_steps", None)
+    seen.clear()
+    whole = est.transform(X).to_numpy()
+    assert seen == [12] * len(est._normalizations())
+    np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
+    # channels encoded as their own series and resampled copies count; at least one series
+    assert tiny_btsf()._cpu_rows((9, 3, 2000)) == 8
+    assert tiny_btsf(channel_independent=True)._cpu_rows((9, 3, 2000)) == 2
+    assert tiny_btsf(channel_independent=True, input_scales=(2.0, 1.0))._cpu_rows((9, 3, 2000)) == 1
+    assert tiny_btsf(inference_batch_size=4)._cpu_rows((9, 1, 100)) == 4
+    assert tiny_btsf()._cpu_rows((9, 1, 10**6)) == 1
+    assert AimTSTransformer()._cpu_rows((9, 2, 2000)) == 2  # 8,192 steps, every channel
+
+
 def test_unequal_lengths_train_together_with_crops():
     """Every series trains with crops, also lengths seen once (one padded panel)."""
     rng = np.random.default_rng(0)

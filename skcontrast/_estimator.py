@@ -164,7 +164,7 @@ class TorchTrainingMixin:
     def _instances_per_series(self, n_channels: int) -> int:
         """How many series the network encodes for one input series (channels run as
         their own series in a channel-independent encoder)."""
-        return 1
+        return n_channels if getattr(self, "channel_independent", False) else 1
 
     def _cpu_rows(self, shape) -> int:
         """Series per inference chunk on a CPU: ``_inference_rows`` also bounded by

@@ -224,7 +224,8 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Standardise each output feature with its mean and standard deviation over the
         training series, so that linear models with default regularisation work well.
     inference_batch_size : int, default=256
-        Series encoded at a time by ``transform`` (bounds memory).
+        Series encoded at a time by ``transform`` (bounds memory); on a CPU also at most
+        16,384 encoded time steps (cache-sized: 3x faster on 2,000-point series).
     device : str, default="auto"
         ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
     mixed_precision : bool, default=True
@@ -358,17 +359,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """(B, C, T) -> the instances the network sees: per channel if channel-independent."""
         return batch.reshape(-1, 1, batch.shape[-1]) if self.channel_independent else batch
 
-    def _instances_per_series(self, n_channels):
-        return n_channels if self.channel_independent else 1
-
     # 1,000 x 2,000 points: 14.6 -> 4.9 us a step against 256-series chunks (notes)
     _cpu_chunk_steps = 16384
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
     _bf16_cpu_inference = True  # 1.9x faster encoding, same probe accuracy (method notes)
     _param_constraints, _param_rules = CONSTRAINTS, RULES
-
-    def _default_n_iters(self, n_series):
-        return 100
 
     def _learning_rate(self):
         if self.lr is not None:

@@ -166,11 +166,12 @@ class TorchTrainingMixin:
         their own series in a channel-independent encoder)."""
         return n_channels if getattr(self, "channel_independent", False) else 1
 
-    def _cpu_rows(self, shape) -> int:
-        """Series per inference chunk on a CPU: ``_inference_rows`` also bounded by
-        ``_cpu_chunk_steps`` time steps at the largest input scale (at least one series)."""
+    def _chunk_rows(self, shape, device) -> int:
+        """Series per inference chunk on ``device``: ``_inference_rows``, on a CPU also
+        bounded by ``_cpu_chunk_steps`` time steps at the largest input scale (at least one
+        series)."""
         rows = self._inference_rows(shape)
-        if self._cpu_chunk_steps is None:
+        if device.type != "cpu" or self._cpu_chunk_steps is None:
             return rows
         _, n_channels, n_timepoints = shape
         steps = self._instances_per_series(n_channels) * n_timepoints

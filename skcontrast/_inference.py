@@ -28,17 +28,15 @@ def release_device_memory(device):
 
 
 def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray:
-    """``fn`` over chunks of ``est._inference_rows(X.shape)`` rows (bounded memory; on a CPU
-    ``est._cpu_rows(X.shape)``, also bounded in time steps), as numpy.
+    """``fn`` over chunks of ``est._chunk_rows(X.shape, device)`` rows (bounded memory; on a
+    CPU also bounded in time steps, cache-sized), as numpy.
 
     ``prepare`` (e.g. normalisation) is applied to each numpy chunk, so no transformed copy
     of the whole panel is ever made. On CUDA out-of-memory the chunk is halved and retried,
     with a warning.
     """
     name, out, start = type(est).__name__, None, 0
-    # on a CPU, chunks small enough for the activations to stay in cache are faster
-    rows = est._cpu_rows(X.shape) if device.type == "cpu" else est._inference_rows(X.shape)
-    chunk = min(rows, max(len(X), 1))
+    chunk = min(est._chunk_rows(X.shape, device), max(len(X), 1))
     with torch.inference_mode():
         while start < len(X):
             rows = X[start : start + chunk]

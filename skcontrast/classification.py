@@ -242,8 +242,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             # thread-safe: initial weights from the fit's own generator (no global RNG)
             self._init_weights(network, seed)
             network = network.to(device)
-            rows_of = self._cpu_rows if device.type == "cpu" else self._inference_rows
-            rows = min(rows_of(p.shape) for p in panels)
+            rows = min(self._chunk_rows(p.shape, device) for p in panels)
             network.fit_feature_scaling(panels, rows, device)
             history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
         self.loss_history_, self.loss_terms_ = history.total, history.terms

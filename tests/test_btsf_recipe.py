@@ -207,12 +207,21 @@ def test_cpu_inference_chunks_are_bounded_in_time_steps(monkeypatch):
     assert seen == [12] * len(est._normalizations())
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
     # channels encoded as their own series and resampled copies count; at least one series
-    assert tiny_btsf()._cpu_rows((9, 3, 2000)) == 8
-    assert tiny_btsf(channel_independent=True)._cpu_rows((9, 3, 2000)) == 2
-    assert tiny_btsf(channel_independent=True, input_scales=(2.0, 1.0))._cpu_rows((9, 3, 2000)) == 1
-    assert tiny_btsf(inference_batch_size=4)._cpu_rows((9, 1, 100)) == 4
-    assert tiny_btsf()._cpu_rows((9, 1, 10**6)) == 1
-    assert AimTSTransformer()._cpu_rows((9, 2, 2000)) == 2  # 8,192 steps, every channel
+    CPU = torch.device("cpu")
+    assert tiny_btsf()._chunk_rows((9, 3, 2000), CPU) == 8
+    assert tiny_btsf(channel_independent=True)._chunk_rows((9, 3, 2000), CPU) == 2
+    assert (
+        tiny_btsf(channel_independent=True, input_scales=(2.0, 1.0))._chunk_rows((9, 3, 2000), CPU)
+        == 1
+    )
+    assert tiny_btsf(inference_batch_size=4)._chunk_rows((9, 1, 100), CPU) == 4
+    assert tiny_btsf()._chunk_rows((9, 1, 10**6), CPU) == 1
+    assert AimTSTransformer()._chunk_rows((9, 2, 2000), CPU) == 2  # 8,192 steps, every channel
+    # other devices: inference_batch_size (and the input scales) only
+    assert (
+        tiny_btsf()._chunk_rows((9, 1, 10**6), torch.device("meta"))
+        == tiny_btsf().inference_batch_size
+    )
 
 
 def test_unequal_lengths_train_together_with_crops():

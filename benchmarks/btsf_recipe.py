@@ -70,6 +70,10 @@ VARIANTS = {
     "untrained hidden32": dict(n_iters=0, hidden_channels=32),
     # TS2Vec's 1e-3 is for batches of 8; ours are 32 (square-root scaling: 2e-3)
     "crops b32 swa 100 steps lr2e-3": dict(B32, lr=2e-3),
+    # stronger input augmentations on each crop (benchmark-only, see AugmentedBTSF):
+    # AimTS's magnitudes (jitter sigma 0.3, scaling ~ N(1, 0.5)) and a weak setting
+    "crops b32 swa 100 steps jitter0.3 scale0.5": dict(B32, augment=(0.3, 0.5)),
+    "crops b32 swa 100 steps jitter0.1 scale0.1": dict(B32, augment=(0.1, 0.1)),
 }
 # every variant trains on (and its "multiscale" readouts read) per-series z-scored series,
 # the package default when these rows were first recorded; "zscore+global" adds the other
@@ -185,6 +189,34 @@ def probe(rep, X_train, y_train, X_test, y_test, readout):
     return float(clf.score((F_test - mean) / scale, y_test))
 
 
+def augmented(rep, jitter, scaling):
+    """``rep`` training on crops that are also jittered (Gaussian noise of standard
+    deviation ``jitter``; the series are z-scored) and scaled (one factor ~ N(1, scaling)
+    per series and channel), drawn independently for each view after its dropout, from the
+    step's generator. A measurement, not a package option: the views' dropout is wrapped
+    for the duration of each training step."""
+    from unittest import mock
+
+    import torch
+
+    from skcontrast import _btsf_loss
+
+    dropout = _btsf_loss.dropout
+
+    def augment(x, rate, generator):
+        x = dropout(x, rate, generator)
+        scale = torch.randn(x.shape[:2] + (1,), generator=generator, device=x.device)
+        noise = torch.randn(x.shape, generator=generator, device=x.device)
+        return x * (1 + scaling * scale) + jitter * noise
+
+    def training_loss(network, batch, step):
+        with mock.patch.object(_btsf_loss, "dropout", augment):
+            return type(rep)._training_loss(rep, network, batch, step)
+
+    rep._training_loss = training_loss  # instance attribute: fit only, never cloned
+    return rep
+
+
 def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
     import torch
 
@@ -204,7 +236,11 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                 todo = [r for r in readouts if (name, variant, seed, r) not in keys]
                 if not todo:
                     continue
-                rep = BTSFTransformer(random_state=seed, standardize=False, **VARIANTS[variant])
+                params = dict(VARIANTS[variant])
+                augment = params.pop("augment", None)
+                rep = BTSFTransformer(random_state=seed, standardize=False, **params)
+                if augment is not None:
+                    rep = augmented(rep, *augment)
                 start = time.perf_counter()
                 rep.fit(X_train)
                 fit_s = time.perf_counter() - start

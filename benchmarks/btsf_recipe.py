@@ -74,6 +74,10 @@ VARIANTS = {
     # AimTS's magnitudes (jitter sigma 0.3, scaling ~ N(1, 0.5)) and a weak setting
     "crops b32 swa 100 steps jitter0.3 scale0.5": dict(B32, augment=(0.3, 0.5)),
     "crops b32 swa 100 steps jitter0.1 scale0.1": dict(B32, augment=(0.1, 0.1)),
+    # the dev-suite ablation of the current default: the paper's recipe at today's budget
+    # (whole-series dropout views, instance contrast only) and no temporal contrast
+    "paper b32": dict(recipe="paper", batch_size=32, n_iters=100),
+    "crops b32 swa 100 steps no temporal": dict(B32, temporal_weight=0.0),
 }
 # every variant trains on (and its "multiscale" readouts read) per-series z-scored series,
 # the package default when these rows were first recorded; "zscore+global" adds the other

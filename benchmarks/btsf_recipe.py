@@ -70,7 +70,7 @@ VARIANTS = {
     "untrained hidden32": dict(n_iters=0, hidden_channels=32),
     # TS2Vec's 1e-3 is for batches of 8; ours are 32 (square-root scaling: 2e-3)
     "crops b32 swa 100 steps lr2e-3": dict(B32, lr=2e-3),
-    # stronger input augmentations on each crop (benchmark-only, see AugmentedBTSF):
+    # stronger input augmentations on each crop (benchmark-only, see augmented()):
     # AimTS's magnitudes (jitter sigma 0.3, scaling ~ N(1, 0.5)) and a weak setting
     "crops b32 swa 100 steps jitter0.3 scale0.5": dict(B32, augment=(0.3, 0.5)),
     "crops b32 swa 100 steps jitter0.1 scale0.1": dict(B32, augment=(0.1, 0.1)),

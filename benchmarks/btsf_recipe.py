@@ -33,6 +33,8 @@ QUICK = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ECG200", "CBF", "Syntheti
 B16 = dict(batch_size=16, n_iters=200)  # the crops recipe's budget when the rows were run
 LAST = dict(B16, swa=False)  # ... with the last weights (before SWA was the default)
 B32 = dict(batch_size=32, swa=True, n_iters=100)  # the current default's budget
+TS2VEC = dict(fusion="temporal", hidden_channels=64, repr_dims=320, temporal_depth=10,
+              crop_length=512)  # fmt: skip
 VARIANTS = {
     "untrained": dict(n_iters=0),
     "paper": dict(recipe="paper", batch_size=16, n_iters=100),
@@ -78,6 +80,13 @@ VARIANTS = {
     # (whole-series dropout views, instance contrast only) and no temporal contrast
     "paper b32": dict(recipe="paper", batch_size=32, n_iters=100),
     "crops b32 swa 100 steps no temporal": dict(B32, temporal_weight=0.0),
+    # a TS2Vec-style reference: BTSF's temporal branch alone (causal convolutions) at
+    # TS2Vec's sizes (hidden 64, output 320, 10 blocks) and budget (200 steps of 8, lr
+    # 1e-3, SWA), trained on the hierarchical contrast alone (see hierarchical_only());
+    # crops of at most 512 points instead of TS2Vec's 3,000 (CPU time: 2.5 s a step at
+    # 2,000 points); and its untrained encoder
+    "ts2vec-style": dict(TS2VEC, batch_size=8, n_iters=200, swa=True, instance=False),
+    "ts2vec-style untrained": dict(TS2VEC, n_iters=0),
 }
 # every variant trains on (and its "multiscale" readouts read) per-series z-scored series,
 # the package default when these rows were first recorded; "zscore+global" adds the other
@@ -98,6 +107,9 @@ READOUTS = (
     # an ensemble of normalisations: the default readout of the per-series z-scored
     # series and of the series normalised with the training set's per-channel statistics
     "zscore+global bf16",
+    # TS2Vec's instance representation: the temporal encoder's output max-pooled over the
+    # whole series (no halves or quarters, no fused logits)
+    "series max",
 )
 CSV = RESULTS / "btsf_recipe.csv"
 DEV_CSV = RESULTS / "btsf_recipe_dev.csv"  # --suite dev: every set of the dev suite
@@ -146,6 +158,8 @@ def readout_features(rep, X, readout):
             h = block(h)
             layers.append(h.amax(-1))
         h_t = enc.output_fc(h)
+        if readout == "series max":
+            return h_t.amax(-1)
         parts = [multiscale_max_pool(h_t)]
         if readout != "temporal only":
             parts.insert(0, net.fuse(net.encode(x)[1]))
@@ -221,6 +235,26 @@ def augmented(rep, jitter, scaling):
     return rep
 
 
+def hierarchical_only(rep):
+    """``rep`` trained on the hierarchical contrast of its temporal branch alone (TS2Vec's
+    objective): the instance contrast of the fused representation is replaced by a zero
+    (kept in the graph) for the duration of each training step. A measurement, not a
+    package option."""
+    from unittest import mock
+
+    from skcontrast import _btsf_loss
+
+    def no_instance(z_anchor, z_positive, temperature):
+        return (z_anchor * 0).sum()
+
+    def training_loss(network, batch, step):
+        with mock.patch.object(_btsf_loss, "info_nce", no_instance):
+            return type(rep)._training_loss(rep, network, batch, step)
+
+    rep._training_loss = training_loss  # instance attribute: fit only, never cloned
+    return rep
+
+
 def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
     import torch
 
@@ -242,9 +276,12 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                     continue
                 params = dict(VARIANTS[variant])
                 augment = params.pop("augment", None)
+                instance = params.pop("instance", True)
                 rep = BTSFTransformer(random_state=seed, standardize=False, **params)
                 if augment is not None:
                     rep = augmented(rep, *augment)
+                if not instance:
+                    rep = hierarchical_only(rep)
                 start = time.perf_counter()
                 rep.fit(X_train)
                 fit_s = time.perf_counter() - start

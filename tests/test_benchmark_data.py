@@ -226,3 +226,31 @@ def test_recipe_report_pairs_a_variant_run_on_some_sets_with_the_reference(
     # the pair: S0 and S1 only, reference mean (0.60 + 0.61) / 2, change +4.5 points
     assert "| longer | multiscale bf16 | 2 | 0.650 | 0.605 | +4.5 | 1/0/1 |" in table
     assert "| 1 | 30.0 | 10.0 |" in table
+
+
+def test_recipe_wrappers_change_only_their_own_fit(bench):
+    """``hierarchical_only`` zeroes the instance term of every step and ``augmented``
+    changes what the views see; neither leaks into other fits (the patched loss parts are
+    restored after each step, and a clone is a plain estimator)."""
+    import btsf_recipe
+    from _helpers import tiny_btsf
+    from sklearn.base import clone
+
+    from skcontrast import _btsf_loss
+    from skcontrast.nn.losses import info_nce
+
+    dropout = _btsf_loss.dropout
+    X = np.random.default_rng(0).standard_normal((12, 1, 40)).astype(np.float32)
+    params = dict(fusion="temporal", n_iters=4, crop_length=16)
+    plain = tiny_btsf(**params).fit(X)
+    assert min(plain.loss_terms_["instance"]) > 0
+    wrapped = btsf_recipe.hierarchical_only(tiny_btsf(**params))
+    wrapped.fit(X)
+    assert wrapped.loss_terms_["instance"] == [0.0] * 4
+    assert all(t > 0 for t in wrapped.loss_terms_["temporal"])
+    assert _btsf_loss.info_nce is info_nce  # restored after each step
+    assert clone(wrapped).fit(X).loss_terms_["instance"] == plain.loss_terms_["instance"]
+    jittered = btsf_recipe.augmented(tiny_btsf(**params), 0.3, 0.5).fit(X)
+    assert jittered.loss_history_ != plain.loss_history_
+    assert _btsf_loss.dropout is dropout
+    assert tiny_btsf(**params).fit(X).loss_history_ == plain.loss_history_

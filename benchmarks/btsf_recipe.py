@@ -213,7 +213,6 @@ def augmented(rep, jitter, scaling):
     per series and channel), drawn independently for each view after its dropout, from the
     step's generator. A measurement, not a package option: the views' dropout is wrapped
     for the duration of each training step."""
-    from unittest import mock
 
     import torch
 
@@ -227,12 +226,7 @@ def augmented(rep, jitter, scaling):
         noise = torch.randn(x.shape, generator=generator, device=x.device)
         return x * (1 + scaling * scale) + jitter * noise
 
-    def training_loss(network, batch, step):
-        with mock.patch.object(_btsf_loss, "dropout", augment):
-            return type(rep)._training_loss(rep, network, batch, step)
-
-    rep._training_loss = training_loss  # instance attribute: fit only, never cloned
-    return rep
+    return _patched(rep, dropout=augment)
 
 
 def hierarchical_only(rep):
@@ -240,18 +234,25 @@ def hierarchical_only(rep):
     objective): the instance contrast of the fused representation is replaced by a zero
     (kept in the graph) for the duration of each training step. A measurement, not a
     package option."""
-    from unittest import mock
-
-    from skcontrast import _btsf_loss
 
     def no_instance(z_anchor, z_positive, temperature):
         return (z_anchor * 0).sum()
 
+    return _patched(rep, info_nce=no_instance)
+
+
+def _patched(rep, **parts):
+    """``rep`` whose training steps run with these parts of ``skcontrast._btsf_loss``
+    replaced (restored after each step; an instance attribute, so a clone is plain)."""
+    from unittest import mock
+
+    from skcontrast import _btsf_loss
+
     def training_loss(network, batch, step):
-        with mock.patch.object(_btsf_loss, "info_nce", no_instance):
+        with mock.patch.multiple(_btsf_loss, **parts):
             return type(rep)._training_loss(rep, network, batch, step)
 
-    rep._training_loss = training_loss  # instance attribute: fit only, never cloned
+    rep._training_loss = training_loss
     return rep
 
 

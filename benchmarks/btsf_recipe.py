@@ -150,6 +150,8 @@ def readout_features(rep, X, readout):
         x = rep._instances(batch)
         if net.missing == "interpolate":
             x = fill_missing(x)
+        if readout == "series max":  # TS2Vec's representation: no layer outputs needed
+            return net.temporal_encoder(x).amax(-1)
         enc = net.temporal_encoder
         observed = ~torch.isnan(x).any(dim=1, keepdim=True)
         h = enc.input_fc(torch.nan_to_num(x)) * observed
@@ -158,8 +160,6 @@ def readout_features(rep, X, readout):
             h = block(h)
             layers.append(h.amax(-1))
         h_t = enc.output_fc(h)
-        if readout == "series max":
-            return h_t.amax(-1)
         parts = [multiscale_max_pool(h_t)]
         if readout != "temporal only":
             parts.insert(0, net.fuse(net.encode(x)[1]))
@@ -213,7 +213,6 @@ def augmented(rep, jitter, scaling):
     per series and channel), drawn independently for each view after its dropout, from the
     step's generator. A measurement, not a package option: the views' dropout is wrapped
     for the duration of each training step."""
-
     import torch
 
     from skcontrast import _btsf_loss

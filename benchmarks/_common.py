@@ -36,7 +36,8 @@ def wtl(a, b, tie=0.005) -> str:
 
 # the UCR sets whose trailing NaN pads unequal lengths (the archive's README); in the other
 # sets with NaN (DodgerLoopDay, MelbournePedestrian) every NaN is a missing value
-UNEQUAL_LENGTH = {"AllGestureWiimoteX", "GestureMidAirD1", "PickupGestureWiimoteZ"}
+UNEQUAL_LENGTH = {"AllGestureWiimoteX", "AllGestureWiimoteY", "GestureMidAirD1", "GestureMidAirD2",
+                  "GesturePebbleZ1", "PickupGestureWiimoteZ"}  # fmt: skip
 
 
 def _read_ucr_tsv(path: Path, unequal: bool):
@@ -93,6 +94,27 @@ def machine() -> str:
 
     return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
             f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}")  # fmt: skip
+
+
+def git_revision() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                             capture_output=True, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=HERE, text=True, capture_output=True).stdout.strip()  # fmt: skip
+        return out + ("+uncommitted" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def stamp(command: str | None = None) -> str:
+    """What wrote a result: the command, the git revision, the machine and the date."""
+    import sys
+
+    command = command or "python " + " ".join(sys.argv)
+    return f"Written by `{command}` at git {git_revision()}; machine: {machine()}."
 
 
 def peak_rss_mb() -> float:

@@ -1,0 +1,297 @@
+"""Readouts for the frozen shipped encoder, measured without retraining.
+
+    python benchmarks/frozen_readout.py            # every set, resumable CSV
+    python benchmarks/frozen_readout.py --report   # tables from the CSV
+
+The shipped ``"base"`` file is read once; every series (z-normalised per channel, as
+``AimTSTransformer`` does) goes through its series encoder with the activations of
+several residual blocks kept, and of its first-difference series (a second input view),
+and, for the self-ensembling rows, of copies resampled to 2x and 0.5x the length. From one
+pass per set, feature blocks are pooled over time:
+
+- ``max`` / ``mean``: per feature map (``max`` of the last block is the package's readout
+  up to this round);
+- ``ppv``: MiniRocket's pooling, the proportion of time steps above a bias, with biases
+  at the 25/50/75 % quantiles of each feature map over a sample of the training series;
+- ``q``: the 10/50/90 % quantiles of each feature map over time.
+
+A readout is a concatenation of blocks (``READOUTS``), probed by ``StandardScaler`` +
+``LogisticRegression()`` (the package standardises its rows with training statistics, so
+this is the default pipeline's probe) on the official split and, for sets with at most
+1,500 series in all, on two more stratified resamples of the same train size. MiniRocket
+(+ RidgeClassifierCV, sktime's recipe) on the same splits is the reference.
+
+Sets: the 25 the shipped file never saw, of equal length: the transfer-validation group
+and the ten equal-length sets added to ``../shared/data`` after it was made. The
+quantile biases come from the official training split's series (no labels are read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import DEFAULT_DATA, RESULTS, load, md_table, stamp, wilcoxon_p, wtl
+from pretrain_base import TRANSFER_VALIDATION
+
+# added to ../shared/data after the shipped file was made (equal lengths only)
+NEW_SETS = ["CricketY", "DodgerLoopGame", "EOGVerticalSignal", "EthanolLevel", "InlineSkate",
+            "MixedShapesRegularTrain", "NonInvasiveFetalECGThorax1", "Phoneme", "PigArtPressure",
+            "PigCVP"]  # fmt: skip
+SETS = TRANSFER_VALIDATION + NEW_SETS
+CSV = RESULTS / "frozen_readout.csv"
+MID = (2, 5, 8)  # intermediate blocks tapped (64 maps each); 9 is the last (512 maps)
+LAST = 9
+PPV_Q, TIME_Q = (0.25, 0.5, 0.75), (0.1, 0.5, 0.9)
+SMALL, N_RESAMPLES = 1500, 2
+
+# name -> blocks (view, scale, layer, pooling); "mid" expands to MID
+READOUTS = {
+    "last max (old default)": [("x", 1, "last", "max")],
+    "last mean+max": [("x", 1, "last", "max"), ("x", 1, "last", "mean")],
+    "last ppv": [("x", 1, "last", "ppv")],
+    "last q": [("x", 1, "last", "q")],
+    "mid mean+max": [("x", 1, "mid", "max"), ("x", 1, "mid", "mean")],
+    "last+mid mean+max": [("x", 1, "last", "max"), ("x", 1, "last", "mean"),
+                          ("x", 1, "mid", "max"), ("x", 1, "mid", "mean")],
+    "last+mid mean+max+ppv": [("x", 1, "last", "max"), ("x", 1, "last", "mean"),
+                              ("x", 1, "mid", "max"), ("x", 1, "mid", "mean"),
+                              ("x", 1, "last", "ppv"), ("x", 1, "mid", "ppv")],
+    "last+mid mean+max, +diff": [(v, 1, layer, p) for v in ("x", "dx")
+                                 for layer in ("last", "mid") for p in ("max", "mean")],
+    "last+mid mean+max+ppv, +diff": [(v, 1, layer, p) for v in ("x", "dx")
+                                     for layer in ("last", "mid")
+                                     for p in ("max", "mean", "ppv")],
+    "last max, scales 2,1,0.5": [("x", s, "last", "max") for s in (2, 1, 0.5)],
+    "last+mid mean+max, scales 2,1,0.5": [("x", s, layer, p) for s in (2, 1, 0.5)
+                                          for layer in ("last", "mid") for p in ("max", "mean")],
+    "last+mid mean+max, +diff, scales 2,1,0.5": [
+        (v, s, layer, p) for v in ("x", "dx") for s in (2, 1, 0.5)
+        for layer in ("last", "mid") for p in ("max", "mean")],
+}  # fmt: skip
+MINIROCKET = "MiniRocket + RidgeCV"
+
+
+def _views(X):
+    """z-normalised series and z-normalised first differences, ``(n, C, T)`` float32."""
+    from skcontrast._data import normalize_panel
+
+    X = np.asarray(X, np.float32)
+    return {"x": normalize_panel(X, "zscore"), "dx": normalize_panel(np.diff(X, axis=-1), "zscore")}
+
+
+def _taps(encoder, x):
+    """Activations ``{layer: (N, D, T)}`` of ``x (N, 1, T)`` at the MID and LAST blocks."""
+    import torch
+
+    observed = ~torch.isnan(x)
+    h = encoder.input_fc(torch.nan_to_num(x)) * observed
+    out = {}
+    for i, block in enumerate(encoder.blocks):
+        h = block(h)
+        if i in MID or i == LAST:
+            out[i] = h
+    return out
+
+
+def _rows(X, scale):
+    """``(N * C, 1, T')``: channels as series (the encoder is channel-independent)."""
+    import torch
+
+    from skcontrast.nn.series import fill_missing, resample
+
+    x = torch.from_numpy(X.reshape(-1, 1, X.shape[-1]))
+    return x if scale == 1 else resample(fill_missing(x), scale)
+
+
+def _biases(encoder, X, scale, rng):
+    """Per layer, ``(D, len(PPV_Q))`` quantiles of each map over a training sample."""
+    import torch
+
+    pick = rng.choice(len(X), min(len(X), 64), replace=False)
+    with torch.no_grad():
+        taps = _taps(encoder, _rows(X[np.sort(pick)], scale))
+    out = {}
+    for layer, h in taps.items():
+        flat = h.transpose(0, 1).reshape(h.shape[1], -1)
+        if flat.shape[1] > 200_000:
+            flat = flat[:, torch.randperm(flat.shape[1], generator=torch.Generator().manual_seed(0))[:200_000]]
+        out[layer] = torch.quantile(flat, torch.tensor(PPV_Q), dim=1).T.contiguous()
+    return out
+
+
+def _pool(encoder, X, scale, biases, chunk=8192):
+    """``{(layer, pooling): (n, C * k)}`` for a normalised view ``X (n, C, T)``."""
+    import torch
+
+    n, C, T = X.shape
+    per = max(1, int(chunk // max(1, C * T * scale)))
+    parts = {}
+    with torch.no_grad():
+        for start in range(0, n, per):
+            taps = _taps(encoder, _rows(X[start : start + per], scale))
+            for layer, h in taps.items():
+                m = len(h) // C
+                feats = {
+                    "max": h.amax(-1),
+                    "mean": h.mean(-1),
+                    "ppv": (h[:, :, None, :] > biases[layer][None, :, :, None]).float().mean(-1).flatten(1),
+                    "q": torch.quantile(h, torch.tensor(TIME_Q), dim=-1).permute(1, 2, 0).flatten(1),
+                }
+                for pooling, f in feats.items():
+                    parts.setdefault((layer, pooling), []).append(f.reshape(m, -1).numpy())
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _blocks(encoder, X_all, n_train, needed):
+    """Feature blocks ``{(view, scale, layer, pooling): (n_all, F)}``."""
+    views = _views(X_all)
+    rng = np.random.default_rng(0)
+    out = {}
+    for view, scale in sorted({(v, s) for v, s, _, _ in needed}):
+        X = views[view]
+        biases = _biases(encoder, X[:n_train], scale, rng)
+        pooled = _pool(encoder, X, scale, biases)
+        for (layer, pooling), f in pooled.items():
+            name = "last" if layer == LAST else layer
+            out[(view, scale, name, pooling)] = f
+    return out
+
+
+def _readout(blocks, spec):
+    cols = []
+    for view, scale, layer, pooling in spec:
+        layers = MID if layer == "mid" else ["last"]
+        cols += [blocks[(view, scale, layer_, pooling)] for layer_ in layers]
+    return np.concatenate(cols, axis=1)
+
+
+def _splits(y_train, y_test):
+    """Official split, then stratified resamples of the same train size (small sets)."""
+    n_train, y = len(y_train), np.concatenate([y_train, y_test])
+    yield 0, np.arange(n_train), np.arange(n_train, len(y))
+    if len(y) > SMALL:
+        return
+    from sklearn.model_selection import StratifiedShuffleSplit
+
+    counts = pd.Series(y).value_counts()
+    if counts.min() < 2:
+        return
+    sss = StratifiedShuffleSplit(N_RESAMPLES, train_size=n_train, random_state=0)
+    for k, (tr, te) in enumerate(sss.split(np.zeros(len(y)), y), start=1):
+        yield k, tr, te
+
+
+def _probe_lr(F, y, tr, te):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf = make_pipeline(StandardScaler(), LogisticRegression()).fit(F[tr], y[tr])
+    return float(np.mean(clf.predict(F[te]) == y[te]))
+
+
+def run_dataset(name, data_dir):
+    import torch
+
+    from skcontrast import AimTSTransformer
+    from skcontrast.pretrained import weights_path
+
+    torch.set_num_threads(2)
+    (X, y), (X_test, y_test) = load(name, Path(data_dir))
+    X_all = np.concatenate([np.asarray(X, np.float32), np.asarray(X_test, np.float32)])
+    y_all = np.concatenate([y, y_test])
+    encoder = AimTSTransformer.load_weights(weights_path("base")).network_.series_encoder.eval()
+    needed = [b for spec in READOUTS.values() for b in spec]
+    start = time.perf_counter()
+    blocks = _blocks(encoder, X_all, len(y), needed)
+    encode_s = time.perf_counter() - start
+    rows = []
+    for split, tr, te in _splits(y, y_test):
+        for readout, spec in READOUTS.items():
+            F = _readout(blocks, spec)
+            rows.append(dict(dataset=name, split=split, method=readout, n_features=F.shape[1],
+                             accuracy=_probe_lr(F, y_all, tr, te), encode_s=encode_s))  # fmt: skip
+    # MiniRocket last (numba's threads slow torch in the same process)
+    from sklearn.linear_model import RidgeClassifierCV
+    from sktime.transformations.panel.rocket import MiniRocket, MiniRocketMultivariate
+
+    rocket = MiniRocket if X_all.shape[1] == 1 else MiniRocketMultivariate
+    X_rocket = np.nan_to_num(X_all)
+    for split, tr, te in _splits(y, y_test):
+        t = rocket(random_state=split).fit(X_rocket[tr])
+        F_tr, F_te = np.asarray(t.transform(X_rocket[tr])), np.asarray(t.transform(X_rocket[te]))
+        clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(F_tr, y_all[tr])
+        rows.append(dict(dataset=name, split=split, method=MINIROCKET, n_features=F_tr.shape[1],
+                         accuracy=float(np.mean(clf.predict(F_te) == y_all[te])), encode_s=np.nan))  # fmt: skip
+    return rows
+
+
+def run_all(data_dir):
+    done = set(pd.read_csv(CSV).dataset) if CSV.exists() else set()
+    for name in SETS:
+        if name in done:
+            continue
+        start = time.perf_counter()
+        rows = run_dataset(name, data_dir)
+        pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+        acc = pd.DataFrame(rows).groupby("method", sort=False).accuracy.mean().round(3)
+        print(f"{name} ({time.perf_counter() - start:.0f} s)", acc.to_dict(), flush=True)
+
+
+def report():
+    df = pd.read_csv(CSV)
+    per_set = df.groupby(["dataset", "method"]).accuracy.mean().unstack()
+    groups = {"transfer-validation group (12)": TRANSFER_VALIDATION, "new sets (10)": NEW_SETS,
+              "all 22": SETS}  # fmt: skip
+    width = df.groupby("method").n_features.median()
+    lines = ["# Readouts of the frozen shipped encoder", "", stamp(), "",
+             "Mean accuracy over the splits (official split; two more stratified resamples "
+             "for sets of at most 1,500 series), `StandardScaler` + `LogisticRegression()`; "
+             "MiniRocket + `RidgeClassifierCV` on the same splits. Wins/ties/losses (ties "
+             "within 0.005) and Wilcoxon p are against MiniRocket, per set.", ""]  # fmt: skip
+    for title, names in groups.items():
+        t = per_set.loc[per_set.index.intersection(names)]
+        ref = t[MINIROCKET]
+        summary = pd.DataFrame({
+            "mean": t.mean(),
+            "minus MiniRocket (points)": 100 * (t.mean() - ref.mean()),
+            "w/t/l vs MiniRocket": {m: wtl(t[m], ref) for m in t.columns},
+            "p": {m: wilcoxon_p(t[m], ref) for m in t.columns},
+            "features (median)": width,
+        }).loc[[*READOUTS, MINIROCKET]]  # fmt: skip
+        summary.index.name = "readout"
+        lines += [f"## {title}", "", f"{len(t)} sets.", ""]
+        lines += _md(summary) + [""]
+    per_set.index.name = "dataset"
+    lines += ["## Per set", ""] + md_table(per_set[[*READOUTS, MINIROCKET]].T.T) + [""]
+    (RESULTS / "frozen_readout.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+def _md(table):
+    out = ["| readout | " + " | ".join(table.columns) + " |", "|---" * (len(table.columns) + 1) + "|"]
+    for idx, row in table.iterrows():
+        cells = [f"{row['mean']:.3f}", f"{row.iloc[1]:+.1f}", row.iloc[2], f"{row['p']:.3g}",
+                 f"{row.iloc[4]:.0f}"]  # fmt: skip
+        out.append(f"| {idx} | " + " | ".join(cells) + " |")
+    return out
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        report()
+    else:
+        print(stamp(" ".join(sys.argv)), flush=True)
+        run_all(args.data)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ from skcontrast import _checkpoint, _distributed
 from skcontrast._data import NORMALIZATIONS, check_panel, groups_by_length
 from skcontrast._torch_utils import STREAM_INIT, torch_generator
 from skcontrast._training import run_training
-from skcontrast._validation import Interval, Options, Rule, TupleOf, validate_params
+from skcontrast._validation import Bool, Interval, Options, Rule, TupleOf, validate_params
 from skcontrast.nn.initialization import seeded_init_
 
 
@@ -76,11 +77,29 @@ TRAINING_CONSTRAINTS = {
     # a tuple: training reads the first; transform concatenates the readout of each
     "normalize": [Options(NORMALIZATIONS), TupleOf(Options(NORMALIZATIONS), max_length=3)],
     "tol": [Interval("any", 0, closed="neither")],
-    "lr": [Interval("real", 0, closed="neither")],
-    "weight_decay": [Interval("any", 0)],
+    # finite: lr=inf or weight_decay=inf would pass here and fail at the second step
+    "lr": [Interval("real", 0, math.inf, closed="neither")],
+    "weight_decay": [Interval("any", 0, math.inf)],
     "max_time": [None, Interval("any", 0, closed="neither", unit="seconds")],
+    # flags are bools: "False" is a truthy string
+    "early_stopping": [Bool()],
+    "mixed_precision": [Bool()],
+    "verbose": [Bool()],
 }
 TRAINING_RULES = (Rule("n_epochs", _one_budget), Rule("normalize", _distinct_normalizations))
+# the transformers' (BaseContrastiveTransformer) training parameters
+TRANSFORMER_CONSTRAINTS = {**TRAINING_CONSTRAINTS, "standardize": [Bool()]}
+# upper bounds of the sizes that build the networks: beyond them a network or a batch's
+# activations do not fit in memory (hidden_channels=100000 or image_size=100000 ask for
+# tens of GB), refused with the bound instead of a failed allocation. A depth of residual
+# blocks of dilation 2**i pads by 2**depth steps: 16 reads 131,072 past points.
+MAX_WIDTH = 4096
+MAX_DEPTH = 16
+
+
+def width(low=1, high=MAX_WIDTH):
+    """An integer size in ``[low, high]`` (a network width or a number of positions)."""
+    return [Interval("int", low, high, closed="both")]
 # self-ensembling over input resolutions (BaseContrastiveTransformer._readout), bounded: a
 # copy at s times the length costs s times an encoding (also checked in load_weights)
 INPUT_SCALES_CONSTRAINTS = {
@@ -207,7 +226,8 @@ class TorchTrainingMixin:
             target_tags=TargetTags(required=classifier),
             transformer_tags=None if classifier else TransformerTags(),
             classifier_tags=ClassifierTags() if classifier else None,
-            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=False),
+            # NaN marks a missing value (imputed by the encoders); infinities are errors
+            input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=True),
             requires_fit=True,
             non_deterministic=False,
         )

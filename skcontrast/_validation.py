@@ -17,10 +17,13 @@ where ``<description>`` joins the constraints' descriptions with " or ", in list
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+
+import numpy as np
 
 _KINDS = ("int", "real", "number", "any")
 
@@ -33,6 +36,8 @@ class Interval:
     bool); ``"number"`` any ``numbers.Real`` (bools included); ``"any"`` no type check,
     only the comparisons (as ``not value > 0`` reads: a value that cannot be compared
     raises Python's ``TypeError``). ``closed`` says which bounds belong to the range.
+    ``high=math.inf`` (not closed on the right) asks for a finite number, described as
+    "finite and > low" (e.g. a learning rate: ``inf`` would only fail at the first step).
     """
 
     kind: str
@@ -68,6 +73,8 @@ class Interval:
     def describe(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         low = f"{'>=' if self.closed in ('left', 'both') else '>'} {self.low}"
+        if self.high == math.inf and self.closed in ("left", "neither"):
+            return f"finite and {low}{unit}" if self.low is not None else f"finite{unit}"
         if self.kind == "int" and self.high is None:
             return f"an integer {low}{unit}"
         if self.high is None:
@@ -89,6 +96,19 @@ class Options:
 
     def describe(self) -> str:
         return f"one of {self.values}"
+
+
+@dataclass(frozen=True)
+class Bool:
+    """A boolean: ``True`` or ``False`` (numpy's ``np.bool_`` too), never a string or a
+    number (``"False"`` is truthy, ``0``/``1`` read as flags only by accident), as
+    scikit-learn's ``"boolean"`` constraint."""
+
+    def accepts(self, value) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def describe(self) -> str:
+        return "a bool (True or False)"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ starts (:func:`resolve_pretrained`, :func:`check_architecture`).
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from dataclasses import dataclass
 
@@ -19,11 +20,17 @@ from torch.optim.swa_utils import AveragedModel
 from skcontrast import pretrained as shipped
 from skcontrast._aimts_loss import aimts_loss
 from skcontrast._base import BaseContrastiveTransformer
-from skcontrast._estimator import INPUT_SCALES_CONSTRAINTS, TRAINING_CONSTRAINTS
+from skcontrast._estimator import (
+    INPUT_SCALES_CONSTRAINTS,
+    MAX_DEPTH,
+    MAX_WIDTH,
+    TRANSFORMER_CONSTRAINTS,
+    width,
+)
 from skcontrast._images import IMAGE_KINDS, ImageContext
 from skcontrast._inference import channel_independent_rows
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Const, Interval, Options, Path
+from skcontrast._validation import Bool, Const, Interval, Options, Path
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS
 from skcontrast.nn.image_encoder import ResNet18Encoder
@@ -34,15 +41,18 @@ __all__ = ["AimTSTransformer"]
 ARCHITECTURE = ("hidden_channels", "repr_dims", "depth", "projection_dims", "image", "image_width")
 CHANNEL_POOLINGS = ("concat", "mean", "max")
 
-_POSITIVE, _NON_NEGATIVE = [Interval("any", 0, closed="neither")], [Interval("any", 0)]
+# finite: an infinite temperature or weight fails at the first step
+_POSITIVE = [Interval("any", 0, math.inf, closed="neither")]
+_NON_NEGATIVE = [Interval("any", 0, math.inf)]
 # the training parameters, then the method's, in the order they are checked
 CONSTRAINTS = {
-    **TRAINING_CONSTRAINTS,
-    **dict.fromkeys(
-        ("hidden_channels", "repr_dims", "projection_dims", "image_size", "image_width"),
-        [Interval("int", 1)],
-    ),
-    "depth": [Interval("int", 0)],
+    **TRANSFORMER_CONSTRAINTS,
+    "hidden_channels": width(),
+    **dict.fromkeys(("repr_dims", "projection_dims"), width(high=2 * MAX_WIDTH)),
+    # pixels per channel cell (224: ImageNet's images), ResNet-18 base width (64: standard)
+    "image_size": width(high=512),
+    "image_width": width(high=256),
+    "depth": width(0, MAX_DEPTH),
     "n_augmentations": [Interval("int", 2, len(AUGMENTATIONS), closed="both")],
     "crop_length": [Interval("int", 2), None],
     "warmup_epochs": [Interval("int", 0)],
@@ -53,6 +63,7 @@ CONSTRAINTS = {
     **dict.fromkeys(("mixup_weight", "inter_weight", "intra_weight"), _NON_NEGATIVE),
     "channel_pooling": [Options(CHANNEL_POOLINGS)],
     **INPUT_SCALES_CONSTRAINTS,
+    **dict.fromkeys(("swa", "use_prototypes"), [Bool()]),
 }
 
 

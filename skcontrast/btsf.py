@@ -12,11 +12,13 @@ from skcontrast._base import BaseContrastiveTransformer
 from skcontrast._btsf_loss import btsf_loss
 from skcontrast._estimator import (
     INPUT_SCALES_CONSTRAINTS,
-    TRAINING_CONSTRAINTS,
+    MAX_DEPTH,
     TRAINING_RULES,
+    TRANSFORMER_CONSTRAINTS,
+    width,
 )
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Hidden, Interval, Options, Rule
+from skcontrast._validation import Bool, Hidden, Interval, Options, Rule
 from skcontrast.nn.btsf import (
     FUSIONS,
     MISSING,
@@ -33,27 +35,29 @@ READOUTS = ("multiscale", "fused")
 LR_SCHEDULES = ("constant", "cosine")
 
 
-_INT_1, _INT_0 = [Interval("int", 1)], [Interval("int", 0)]
+_FINITE = [Interval("any", 0, math.inf)]
 # the training parameters, then the method's, in the order they are checked
 CONSTRAINTS = {
-    **TRAINING_CONSTRAINTS,
+    **TRANSFORMER_CONSTRAINTS,
     # lr=None: the recipe's default learning rate (not named in the message)
-    "lr": [Interval("real", 0, closed="neither"), Hidden(None)],
+    "lr": [Interval("real", 0, math.inf, closed="neither"), Hidden(None)],
     "recipe": [Options(RECIPES)],
-    "swa": [Options((True, False)), Hidden(None)],
+    "swa": [Bool(), Hidden(None)],
     "ema_decay": [None, Interval("real", 0, 1, closed="neither")],
     "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
     **INPUT_SCALES_CONSTRAINTS,
     "crop_length": [Interval("int", 2)],
     "mask_ratio": [Interval("any", 0, 1)],
-    "temporal_weight": [Interval("any", 0)],
+    "temporal_weight": _FINITE,
     "dropout": [Interval("any", 0, 1)],
-    "temperature": [Interval("any", 0, closed="neither")],
-    **dict.fromkeys(
-        ("hidden_channels", "repr_dims", "temporal_size", "spectral_size", "rank"), _INT_1
-    ),
-    **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), _INT_0),
+    "temperature": [Interval("any", 0, math.inf, closed="neither")],
+    **dict.fromkeys(("hidden_channels", "repr_dims"), width()),
+    **dict.fromkeys(("temporal_size", "spectral_size"), width(high=1024)),
+    "rank": width(high=256),  # features are rank * repr_dims wide
+    **dict.fromkeys(("temporal_depth", "spectral_depth"), width(0, MAX_DEPTH)),
+    "n_loops": width(0, 32),
+    "channel_independent": [Bool()],
     "fusion": [Options(FUSIONS)],
     "missing": [Options(MISSING)],
     "spectrum": [Options(SPECTRA)],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from sktime.classification.base import BaseClassifier
@@ -15,7 +17,13 @@ from skcontrast._data import (
     normalize_panel,
     warn_if_transposed,
 )
-from skcontrast._estimator import TRAINING_CONSTRAINTS, TorchTrainingMixin
+from skcontrast._estimator import (
+    MAX_DEPTH,
+    MAX_WIDTH,
+    TRAINING_CONSTRAINTS,
+    TorchTrainingMixin,
+    width,
+)
 from skcontrast._inference import apply_in_batches
 from skcontrast._torch_utils import isolated_seed, resolve_device
 from skcontrast._validation import Interval, Options
@@ -107,10 +115,10 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         **TRAINING_CONSTRAINTS,
         # per-series normalisation only: the classifier keeps no fitted input statistics
         "normalize": [Options(("zscore", None))],
-        "hidden_channels": [Interval("int", 1)],
-        "repr_dims": [Interval("int", 1)],
-        "head_lr": [Interval("any", 0, closed="neither")],
-        "depth": [Interval("int", 0)],
+        "hidden_channels": width(),
+        "repr_dims": width(high=2 * MAX_WIDTH),
+        "head_lr": [Interval("any", 0, math.inf, closed="neither")],
+        "depth": width(0, MAX_DEPTH),
     }
     _sklearn_estimator_type = "classifier"
 

@@ -282,9 +282,9 @@ def test_missing_values_barely_move_the_representation():
         ({"input_scales": 2.0}, "input_scales must be a tuple or list"),
         ({"crop_length": 1}, "crop_length must be an integer >= 2"),
         ({"mask_ratio": 1.0}, r"mask_ratio must be in \[0, 1\)"),
-        ({"temporal_weight": -1}, "temporal_weight must be >= 0"),
+        ({"temporal_weight": -1}, "temporal_weight must be finite and >= 0"),
         ({"lr_schedule": "step"}, "lr_schedule must be one of"),
-        ({"swa": "yes"}, "swa must be one of"),
+        ({"swa": "yes"}, r"swa must be a bool \(True or False\), got .yes."),
         ({"ema_decay": 1.0}, r"ema_decay must be None or in \(0, 1\), got 1.0"),
         ({"ema_decay": 0.9, "swa": False}, "ema_decay=0.9 .* but swa=False"),
         ({"ema_decay": 0.9, "recipe": "paper"}, None),  # turns the average on

@@ -209,7 +209,7 @@ def bad_inputs(tmp, corpus):
         ([a, *out, "--n-iters", "-1"], "n_iters must be an integer >= 0"),
         ([a, *out, "--n-iters", "many"], "invalid int value"),
         ([a, *out, "--batch-size", "0"], "batch_size must be an integer >= 1"),
-        ([a, *out, "--lr", "-1"], "lr must be > 0"),
+        ([a, *out, "--lr", "-1"], "lr must be finite and > 0"),
         ([a, *out, "--seed", "-1"], "--seed"),
         ([a, *out, "--max-time", "0"], "max_time must be None or > 0"),
         ([a, *out, "--device", "tpu9"], "not a device torch knows"),

@@ -109,16 +109,16 @@ def test_rules_run_right_after_their_parameter():
 @pytest.mark.parametrize(
     "cls, params, message",
     [
-        (BTSFTransformer, {"rank": 0}, "BTSFTransformer: rank must be an integer >= 1, got 0."),
-        (BTSFTransformer, {"lr": "fast"}, "BTSFTransformer: lr must be > 0, got 'fast'."),
+        (BTSFTransformer, {"rank": 0}, "BTSFTransformer: rank must be an integer in [1, 256], got 0."),
+        (BTSFTransformer, {"lr": "fast"}, "BTSFTransformer: lr must be finite and > 0, got 'fast'."),
         (BTSFTransformer, {"n_iters": 2, "n_epochs": 2, "normalize": "x"},
          "BTSFTransformer: set n_iters or n_epochs, not both (got n_iters=2, n_epochs=2)."),
         (BTSFTransformer, {"fusion": "spectral", "dropout": 2.0},
          "BTSFTransformer: dropout must be in [0, 1), got 2.0."),
         (AimTSTransformer, {"image": "photo"}, "AimTSTransformer: image must be one of "
          "('line', 'gasf', 'gadf', 'mtf', 'recurrence') or None, got 'photo'."),
-        (AimTSTransformer, {"lr": None}, "AimTSTransformer: lr must be > 0, got None."),
-        (AimTSClassifier, {"head_lr": 0}, "AimTSClassifier: head_lr must be > 0, got 0."),
+        (AimTSTransformer, {"lr": None}, "AimTSTransformer: lr must be finite and > 0, got None."),
+        (AimTSClassifier, {"head_lr": 0}, "AimTSClassifier: head_lr must be finite and > 0, got 0."),
         (RepresentationAnomalyDetector, {"contamination": 0.5},
          "RepresentationAnomalyDetector: contamination must be None or in (0, 0.5), got 0.5."),
     ],
@@ -139,3 +139,103 @@ def test_forecaster_refuses_other_transformers_with_a_type_error():
     est = RepresentationForecaster(transformer=Ridge())
     with pytest.raises(TypeError, match="transformer must be None"):
         validate_params(est, est._param_constraints, COMMON_RULES)
+
+
+# -- issue 35: flags, finite rates, size bounds ---------------------------------------------
+TORCH_ESTIMATORS = [BTSFTransformer, AimTSTransformer, AimTSClassifier]
+
+
+def _flags(cls):
+    """Every boolean parameter: a bool default, or a bool in the constraint table."""
+    from skcontrast._validation import Bool
+
+    defaults = cls().get_params(deep=False)
+    declared = {
+        p for p, allowed in cls._param_constraints.items()
+        if any(isinstance(c, Bool) for c in allowed)
+    }  # fmt: skip
+    return sorted({p for p, v in defaults.items() if isinstance(v, bool)} | declared)
+
+
+def _fit_small(est):
+    X = np.random.default_rng(0).standard_normal((6, 1, 16))
+    return est.fit(X, np.arange(6) % 2)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_every_boolean_parameter_is_in_the_table(cls):
+    defaults = cls().get_params(deep=False)
+    flags = {p for p, v in defaults.items() if isinstance(v, bool)}
+    assert flags <= set(cls._param_constraints), flags - set(cls._param_constraints)
+
+
+@pytest.mark.parametrize("cls", TORCH_ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("value", ["False", "no", "", 1, 0, None, [True]])
+def test_boolean_parameters_refuse_strings_numbers_and_none(cls, value):
+    flags = _flags(cls)
+    assert {"early_stopping", "mixed_precision", "verbose"} <= set(flags)
+    for flag in flags:
+        if value is None and flag == "swa" and cls is BTSFTransformer:
+            continue  # BTSF's swa=None: the recipe's default
+        est = cls(**{**cls.get_test_params()[0], flag: value})
+        with pytest.raises(ValueError, match=f"{flag} must be a bool \\(True or False\\)"):
+            _fit_small(est)
+
+
+def test_the_flags_of_each_estimator():
+    assert _flags(BTSFTransformer) == sorted(
+        ["channel_independent", "early_stopping", "mixed_precision", "standardize", "swa",
+         "verbose"]
+    )  # fmt: skip
+    assert _flags(AimTSTransformer) == sorted(
+        ["early_stopping", "mixed_precision", "standardize", "swa", "use_prototypes", "verbose"]
+    )
+    assert _flags(AimTSClassifier) == ["early_stopping", "mixed_precision", "verbose"]
+    # the forecaster and the detector have no flags
+    assert _flags(RepresentationForecaster) == _flags(RepresentationAnomalyDetector) == []
+
+
+def test_numpy_bools_are_bools():
+    est = BTSFTransformer(**{**BTSFTransformer.get_test_params()[0],
+                             "standardize": np.bool_(False), "swa": np.True_})  # fmt: skip
+    _fit_small(est)
+    assert est.is_fitted
+
+
+@pytest.mark.parametrize("cls", TORCH_ESTIMATORS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("value", [np.inf, np.nan, 1e400])
+def test_rates_weights_and_temperatures_must_be_finite(cls, value):
+    names = {
+        BTSFTransformer: ["lr", "weight_decay", "temperature", "temporal_weight"],
+        AimTSTransformer: ["lr", "weight_decay", "image_temperature", "intra_temperature",
+                           "mixup_alpha", "mixup_weight", "inter_weight", "intra_weight"],
+        AimTSClassifier: ["lr", "head_lr", "weight_decay"],
+    }[cls]  # fmt: skip
+    for name in names:
+        est = cls(**{**cls.get_test_params()[0], name: value})
+        with pytest.raises(ValueError, match=f"{name} must be finite and >=? 0, got"):
+            _fit_small(est)
+
+
+@pytest.mark.parametrize(
+    "cls, name, bound",
+    [
+        (BTSFTransformer, "hidden_channels", 4096), (BTSFTransformer, "repr_dims", 4096),
+        (BTSFTransformer, "rank", 256), (BTSFTransformer, "temporal_size", 1024),
+        (BTSFTransformer, "spectral_size", 1024), (BTSFTransformer, "temporal_depth", 16),
+        (BTSFTransformer, "spectral_depth", 16), (BTSFTransformer, "n_loops", 32),
+        (AimTSTransformer, "hidden_channels", 4096), (AimTSTransformer, "repr_dims", 8192),
+        (AimTSTransformer, "projection_dims", 8192), (AimTSTransformer, "image_size", 512),
+        (AimTSTransformer, "image_width", 256), (AimTSTransformer, "depth", 16),
+        (AimTSClassifier, "hidden_channels", 4096), (AimTSClassifier, "repr_dims", 8192),
+        (AimTSClassifier, "depth", 16),
+    ],
+)  # fmt: skip
+def test_network_sizes_have_an_upper_bound(cls, name, bound):
+    """A size past the bound is refused at the start of fit, before any allocation."""
+    for value in (bound + 1, 100_000, 2**62):
+        est = cls(**{**cls.get_test_params()[0], name: value})
+        with pytest.raises(ValueError, match=rf"{name} must be an integer in \[\d, {bound}\]"):
+            _fit_small(est)
+    est = cls(**{**cls.get_test_params()[0], name: bound})
+    est._check_params()  # the bound itself is accepted

@@ -54,7 +54,8 @@ def refuse_complex(X, name=None, what="X"):
         is_complex = isinstance(dtype, np.dtype) and dtype.kind == "c"
     if is_complex:
         raise ValueError(
-            f"{_prefix(name)}{what} holds complex numbers; series must be real-valued "
+            f"{_prefix(name)}Complex data not supported: {what} holds complex numbers; "
+            "series must be real-valued "
             "(casting would silently drop the imaginary part). Pass the part you mean, e.g. "
             f"{what}.real, np.abs({what}), or both as separate variables."
         )
@@ -75,20 +76,23 @@ def as_sklearn_panel(X, name=None):
 
     if isinstance(X, (list, tuple)) and not (X and all(isinstance(p, pd.DataFrame) for p in X)):
         X = _list_as_array(X, name)
+    X = _array_like_as_array(X)
     refuse_complex(X, name)
     if isinstance(X, pd.DataFrame) and isinstance(X.index, pd.MultiIndex):
         values = multiindex_to_numpy3d(X)
         return X if values is None else values
     if not isinstance(X, np.ndarray):
         return X
+    X = numeric_array(X, name)
     if X.ndim == 2:
+        check_not_empty(X.shape, name, what="2-D array (n_series, n_timepoints)")
         return X[:, np.newaxis, :]
     if X.ndim == 1:
         raise ValueError(
-            f"{_prefix(name)}X is a 1-D array of shape {X.shape}; expected a panel of "
-            "series. Pass one series as X.reshape(1, -1) (one univariate series), or several "
-            "as a 2-D array (n_series, n_timepoints) or a 3-D array (n_series, n_channels, "
-            "n_timepoints)."
+            f"{_prefix(name)}Expected a 2-D or 3-D array, got a 1-D array of shape {X.shape} "
+            "instead: a panel of series is needed. Reshape your data: one series as "
+            "X.reshape(1, -1) (one univariate series), several as a 2-D array (n_series, "
+            "n_timepoints) or a 3-D array (n_series, n_channels, n_timepoints)."
         )
     if X.ndim != 3:
         raise ValueError(
@@ -96,6 +100,56 @@ def as_sklearn_panel(X, name=None):
             f"{_PANEL_FORMS}. Drop axes of size 1 with np.squeeze(X, axis=...) or reshape it."
         )
     return X
+
+
+def _array_like_as_array(X):
+    """An array-like that no reader knows (no ndarray, no pandas, no sktime container, but
+    ``__array__``) as ``np.asarray(X)``, as scikit-learn reads it."""
+    import pandas as pd
+
+    if isinstance(X, (np.ndarray, pd.DataFrame, pd.Series, list, tuple)) or not hasattr(
+        X, "__array__"
+    ):
+        return X
+    from sktime.datatypes import check_is_scitype
+
+    if check_is_scitype(X, scitype=["Series", "Panel", "Hierarchical"]):
+        return X  # e.g. an xarray or polars container: sktime's own conversion reads it
+    return np.asarray(X)
+
+
+def numeric_array(X: np.ndarray, name=None) -> np.ndarray:
+    """``X`` itself, or an object array of numbers as float64 (as scikit-learn's
+    ``check_array``); anything else that is not numbers is a ``TypeError``."""
+    if X.dtype.kind in "biufc":
+        return X
+    if X.dtype != object:  # strings, dates, bytes, ...
+        raise TypeError(
+            f"{_prefix(name)}X holds {X.dtype} values; series must be numbers. Convert them "
+            "first, e.g. np.asarray(X, dtype=float)."
+        )
+    try:
+        return np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{_prefix(name)}X is an object array whose values are not all numbers ({err}); "
+            "series must be numbers. Convert them first, e.g. np.asarray(X, dtype=float)."
+        ) from err
+
+
+def check_not_empty(shape, name=None, what="panel (n_series, n_channels, n_timepoints)"):
+    """A ValueError with scikit-learn's wording for an array without samples or values."""
+    if shape[0] == 0:
+        raise ValueError(
+            f"{_prefix(name)}Found array with 0 sample(s) (shape={shape}) while a minimum of "
+            f"1 is required: X is an empty {what}; pass at least one series."
+        )
+    if 0 in shape[1:]:
+        raise ValueError(
+            f"{_prefix(name)}Found array with 0 feature(s) (shape={shape}) while a minimum "
+            f"of 1 is required: X is a {what} without values; every series needs at least "
+            "one channel and one time point."
+        )
 
 
 def _list_as_array(X, name):
@@ -255,18 +309,9 @@ def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> n
     errors.
     """
     refuse_complex(X, estimator_name)
-    if X.dtype == object or not np.issubdtype(X.dtype, np.number):
-        raise TypeError(
-            f"{estimator_name} needs numeric series, got dtype {X.dtype}. Convert X to "
-            "floats, e.g. X.astype('float32')."
-        )
-    n, n_channels, n_timepoints = X.shape
-    if n == 0 or n_channels == 0 or n_timepoints == 0:
-        raise ValueError(
-            f"{estimator_name} got an empty panel of shape (n_series, n_channels, "
-            f"n_timepoints) = {X.shape}; it needs at least one series with one channel "
-            "and one time point."
-        )
+    X = numeric_array(X, estimator_name)
+    n = len(X)
+    check_not_empty(X.shape, estimator_name)
     with np.errstate(over="ignore", invalid="ignore"):
         X = np.ascontiguousarray(X, dtype=np.float32)
     missing = np.isnan(X)
@@ -291,15 +336,50 @@ def check_panel(X: np.ndarray, estimator_name: str, allow_nan: bool = True) -> n
     return X
 
 
+# a channel whose standard deviation is at most this fraction of its largest magnitude is
+# constant: relative, so that the same data in other units (1e-10, 1e20) is treated alike;
+# a few float32 steps (eps 1.2e-7), below which the variation is rounding, not signal
+CONSTANT_RTOL = 1e-6
+# series per float64 block of the statistics (bounded memory: no float64 panel copy)
+_STATISTICS_BLOCK_VALUES = 1 << 22
+
+
+def _series_statistics(X: np.ndarray):
+    """Per-series, per-channel ``(mean, std, peak)``, each ``(n, C, 1)`` float64, NaN ignored.
+
+    Computed on float64 copies of blocks of series: squares of float32 values cannot
+    overflow (``np.nanstd(x32, dtype=np.float64)`` still squares in float32 above ~1e19).
+    ``peak`` is the largest magnitude, the reference of the relative constant test.
+    """
+    shape = X.shape[:2] + (1,)
+    mean, std, peak = np.empty(shape), np.empty(shape), np.empty(shape)
+    rows = max(1, _STATISTICS_BLOCK_VALUES // max(1, X.shape[1] * X.shape[2]))
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels: NaN statistics
+        for start in range(0, len(X), rows):
+            block = np.asarray(X[start : start + rows], dtype=np.float64)
+            mean[start : start + rows] = np.nanmean(block, axis=2, keepdims=True)
+            std[start : start + rows] = np.nanstd(block, axis=2, keepdims=True)
+            peak[start : start + rows] = np.nanmax(np.abs(block), axis=2, keepdims=True)
+    return mean, std, peak
+
+
+def is_constant(std, peak):
+    """Channels without variation, relative to their magnitude (units invariant)."""
+    return ~(std > CONSTANT_RTOL * peak)
+
+
 def normalize_panel(X: np.ndarray, how, statistics=None) -> np.ndarray:
     """Per-series (``"zscore"``) or dataset-level (``"global"``) per-channel normalisation.
 
     ``"zscore"`` subtracts each series' channel mean and divides by its standard deviation;
-    a constant channel (std 0) becomes all zeros rather than NaN. ``"global"`` subtracts
-    the fitted per-channel ``statistics = (mean, scale)`` of the training data (see
-    :func:`global_statistics`) and divides by its scale, so that levels and spreads keep
-    their differences between series. Missing values (NaN) are ignored in the statistics
-    and stay missing. ``None`` leaves X as is.
+    a constant channel (a standard deviation of at most ``CONSTANT_RTOL`` times its largest
+    magnitude, a relative test: data in other units gives the same result) becomes all
+    zeros rather than NaN. ``"global"`` subtracts the fitted per-channel ``statistics =
+    (mean, scale)`` of the training data (see :func:`global_statistics`) and divides by its
+    scale, so that levels and spreads keep their differences between series. The
+    statistics are float64 (no float32 overflow of squares). Missing values (NaN) are
+    ignored in the statistics and stay missing. ``None`` leaves X as is.
     """
     if how is None:
         return X
@@ -314,21 +394,24 @@ def normalize_panel(X: np.ndarray, how, statistics=None) -> np.ndarray:
         out = X - mean[None, :, None]
         out /= scale[None, :, None]
         return out.astype(np.float32, copy=False)
-    with np.errstate(invalid="ignore"):
-        mean = np.nanmean(X, axis=2, keepdims=True, dtype=np.float64)
-        std = np.nanstd(X, axis=2, keepdims=True, dtype=np.float64)
-    # constant channels: no scale information, map to zero instead of dividing by 0
-    std[std < 1e-8] = 1.0
+    mean, std, peak = _series_statistics(X)
+    # constant channels: no scale information; dividing by inf maps them to exactly zero
+    # (whatever rounding residue the subtraction leaves), and NaN (missing) stays NaN
+    std[is_constant(std, peak)] = np.inf
     # statistics in float64, the arithmetic in float32: no float64 copy of the panel
     out = X - mean.astype(np.float32)
     out /= std.astype(np.float32)
-    return out  # NaN (missing) stays NaN
+    return out
 
 
 def global_statistics(panels, name: str):
     """Per-channel mean and standard deviation (float32, ``(C,)`` each) over every observed
-    value of every series of ``panels`` (numpy3D, one channel count); a constant channel
-    gets scale 1."""
+    value of every series of ``panels`` (numpy3D, one channel count).
+
+    A constant channel (relative test, as in :func:`normalize_panel`) gets its largest
+    magnitude as scale (1 if it is all zeros): values at transform then read as relative
+    deviations from the training constant, in any units.
+    """
     channels = {p.shape[1] for p in panels}
     if len(channels) > 1:
         raise ValueError(
@@ -339,15 +422,18 @@ def global_statistics(panels, name: str):
     n_channels = channels.pop()
     total = np.zeros(n_channels)
     count = np.zeros(n_channels)
+    peak = np.zeros(n_channels)
     for p in panels:  # two passes in float64, one channel-sum at a time (no panel copy)
         total += np.nansum(p, axis=(0, 2), dtype=np.float64)
         count += (~np.isnan(p)).sum(axis=(0, 2))
+        peak = np.fmax(peak, np.nanmax(np.abs(p), axis=(0, 2)).astype(np.float64))
     mean = total / np.maximum(count, 1)
     square = np.zeros(n_channels)
     for p in panels:
         square += np.nansum(np.square(p - mean[None, :, None], dtype=np.float64), axis=(0, 2))
     scale = np.sqrt(square / np.maximum(count, 1))
-    scale[scale < 1e-8] = 1.0
+    constant = is_constant(scale, peak)
+    scale[constant] = np.where(peak[constant] > 0, peak[constant], 1.0)
     return mean.astype(np.float32), scale.astype(np.float32)
 
 

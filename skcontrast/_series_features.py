@@ -22,6 +22,9 @@ REPRESENTATIONS = ("timesteps", "pooled")
 # horizons (ETTh1, three seeds: MSE 0.674 / 0.986 / 1.189 at 168 / 336 / 720 hours against
 # 0.699 / 1.032 / 1.243; the short horizons equal), benchmarks/README.md
 STEP_DEFAULTS = {"batch_size": 16, "n_iters": 200}
+# a variable whose standard deviation is at most this fraction of its largest magnitude is
+# constant (the series are float64: about a thousand float64 steps, eps 2.2e-16)
+CONSTANT_RTOL_FLOAT64 = 1e-12
 
 
 def _check_transformer(est):
@@ -107,7 +110,11 @@ class StepFeaturizer:
     def fit(self, values: np.ndarray):
         est = self.est
         self.mean_, scale = _mean_and_scale(values)
-        scale[~(scale > 1e-12)] = 1.0  # constant variables stay as they are, centred
+        # constant variables (relative to their magnitude, so that any units read alike;
+        # float64 data: a thousand float64 steps) are divided by that magnitude instead
+        peak = np.abs(values).max(axis=0)
+        constant = ~(scale > CONSTANT_RTOL_FLOAT64 * peak)
+        scale[constant] = np.where(peak[constant] > 0, peak[constant], 1.0)
         self.scale_ = scale
         scaled = self.scale(values)
         L = est.window_length

@@ -25,7 +25,7 @@ def test_statistics_are_each_channels_over_every_observed_value(levels):
     mean, scale = global_statistics([levels[:5], levels[5:]], "Est")
     np.testing.assert_allclose(mean, np.nanmean(levels, axis=(0, 2)), rtol=1e-6)
     np.testing.assert_allclose(scale[:2], np.nanstd(levels, axis=(0, 2))[:2], rtol=1e-5)
-    assert scale[2] == 1.0  # constant channel: centred, not divided by 0
+    assert scale[2] == 7.0  # constant channel: its magnitude (not 0), so any units read alike
     out = normalize_panel(levels, "global", (mean, scale))
     assert out.dtype == np.float32 and np.isnan(out[0, 0, 3]) and np.isnan(out[5, 1, 10])
     np.testing.assert_allclose(out[1, 1], (levels[1, 1] - mean[1]) / scale[1], rtol=1e-5)

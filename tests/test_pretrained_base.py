@@ -124,8 +124,21 @@ def test_recipe_corpus_leaves_the_transfer_group_out(recipe):
     panels, sources = recipe.build_corpus(DATA)
     names = [s["name"] for s in sources]
     assert not set(names) & set(recipe.TRANSFER_VALIDATION)
+    assert not set(names) & set(recipe.HELD_OUT)  # the later held-out sets too
+    assert "GesturePebbleZ1" in names  # an unequal-length set added later, cut to one length
     assert {"ETTh1", "NAB", "SMD", "UCR_Anomaly_train", "ArrowHead", "Crop"} <= set(names)
     for panel, source in zip(panels, sources, strict=True):
         assert panel.dtype == np.float32 and np.isfinite(panel).all()
         assert len(panel) == source["series_used"] <= recipe.MAX_SERIES
         assert all(len(h) == 64 for h in source["files"].values())
+
+
+def test_recipe_synthetic_panels(recipe, monkeypatch):
+    monkeypatch.setattr(recipe, "SYNTHETIC_PANEL", 7)
+    monkeypatch.setattr(recipe, "SYNTHETIC_LENGTHS", (16, 32))
+    panels, sources = recipe.build_corpus(DATA, real=False, synthetic=20)
+    assert [len(p) for p in panels] == [7, 7, 7]  # whole panels: at least the series asked
+    assert all(p.shape[2] in (16, 32) and np.isfinite(p).all() for p in panels)
+    assert [s["name"] for s in sources] == ["synthetic-0", "synthetic-1", "synthetic-2"]
+    again, _ = recipe.build_corpus(DATA, real=False, synthetic=20)
+    assert all(np.array_equal(a, b) for a, b in zip(panels, again, strict=True))  # seeded

@@ -224,7 +224,8 @@ class TorchTrainingMixin:
         return Tags(
             estimator_type=self._sklearn_estimator_type,
             target_tags=TargetTags(required=classifier),
-            transformer_tags=None if classifier else TransformerTags(),
+            # features are float32 whatever the input's dtype (in a pd.DataFrame: sktime)
+            transformer_tags=None if classifier else TransformerTags(preserves_dtype=["float32"]),
             classifier_tags=ClassifierTags() if classifier else None,
             # NaN marks a missing value (imputed by the encoders); infinities are errors
             input_tags=InputTags(two_d_array=True, three_d_array=True, allow_nan=True),

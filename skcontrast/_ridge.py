@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import Ridge
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skcontrast._validation import Bool, Interval, validate_params
+
 # the grid of TS2Vec's fit_ridge
 TS2VEC_ALPHAS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
@@ -58,20 +60,30 @@ class HoldoutRidge(RegressorMixin, BaseEstimator):
     True
     """
 
+    # see skcontrast._validation (alphas: checked in fit)
+    _param_constraints = {
+        "validation_size": [Interval("real", 0, 1, closed="neither")],
+        "fit_intercept": [Bool()],
+    }
+
     def __init__(self, alphas=TS2VEC_ALPHAS, validation_size=0.2, fit_intercept=True):
         self.alphas = alphas
         self.validation_size = validation_size
         self.fit_intercept = fit_intercept
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # y of shape (n, n_targets): one Ridge for all
+        return tags
+
     def fit(self, X, y):
+        validate_params(self, self._param_constraints)
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
         alphas = np.asarray(self.alphas, dtype=np.float64).ravel()
         if alphas.size == 0 or not np.all(alphas > 0):
             raise ValueError(
                 f"alphas must be a non-empty sequence of values > 0, got {self.alphas!r}."
             )
-        if not 0 < self.validation_size < 1:
-            raise ValueError(f"validation_size must be in (0, 1), got {self.validation_size!r}.")
         n_val = int(round(self.validation_size * len(X)))
         if len(alphas) == 1:
             best = 0
@@ -79,8 +91,8 @@ class HoldoutRidge(RegressorMixin, BaseEstimator):
         elif n_val < 1 or len(X) - n_val < 2:
             raise ValueError(
                 f"HoldoutRidge needs at least 2 fitting rows and 1 validation row to choose "
-                f"alpha; got {len(X)} rows with validation_size={self.validation_size}. Pass "
-                "more data or a single alpha."
+                f"alpha; got n_samples={len(X)} rows with validation_size="
+                f"{self.validation_size}. Pass more data or a single alpha."
             )
         else:
             self.validation_mse_ = _holdout_mse(

@@ -204,18 +204,17 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     def fit(self, X, y):
         """Fine-tune on labelled series: ``X`` as the transformers take it, ``y`` class labels."""
         name = type(self).__name__
-        if isinstance(y, (list, tuple)):  # scikit-learn takes label lists; sktime does not
-            y = np.asarray(y)
+        y = as_label_vector(y, name)
         check_classification_labels(y, name)
-        return super().fit(as_sklearn_panel(X, name), y)
+        return super().fit(_panel(X, name), y)
 
     def predict(self, X):
         """Class label of each series."""
-        return super().predict(as_sklearn_panel(X, type(self).__name__))
+        return super().predict(_panel(X, type(self).__name__))
 
     def predict_proba(self, X):
         """Class probabilities of each series, columns in the order of ``classes_``."""
-        return super().predict_proba(as_sklearn_panel(X, type(self).__name__))
+        return super().predict_proba(_panel(X, type(self).__name__))
 
     def _init_weights(self, network, seed):
         """Seeded initial weights, then the pretrained series encoder (architecture checked)."""
@@ -279,7 +278,58 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         """Tiny configurations for sktime's and the package's own tests."""
         tiny = dict(hidden_channels=4, repr_dims=4, depth=1, batch_size=4, n_iters=2,
                     lr=1e-3, head_lr=1e-2, device="cpu", random_state=0)  # fmt: skip
-        return [tiny, {**tiny, "normalize": None, "n_iters": 3}]
+        # the third learns scikit-learn's easy problems (check_classifiers_train: blobs of
+        # 2 features, i.e. series of 2 points, whose per-series z-score keeps only their order)
+        learns = {**tiny, "normalize": None, "batch_size": 16, "n_iters": 30, "lr": 1e-2,
+                  "head_lr": 5e-2}  # fmt: skip
+        return [tiny, {**tiny, "normalize": None, "n_iters": 3}, learns]
+
+
+def _panel(X, name):
+    """``X`` read as the transformers read it, and a plain numeric 2-D DataFrame as its
+    values: one row per series, as scikit-learn and sktime's classifiers ("pd-wide") read
+    it (sktime's check refuses integer columns)."""
+    import pandas as pd
+
+    if (
+        isinstance(X, pd.DataFrame)
+        and not isinstance(X.index, pd.MultiIndex)
+        and X.shape[1] > 0
+        and all(pd.api.types.is_numeric_dtype(t) for t in X.dtypes)
+    ):
+        X = X.to_numpy()
+    return as_sklearn_panel(X, name)
+
+
+def as_label_vector(y, name):
+    """``y`` as scikit-learn's classifiers read it, before sktime's checks.
+
+    ``None`` is refused with scikit-learn's wording; lists and other array-likes become
+    arrays (sktime takes neither); a column vector ``(n, 1)`` (array or one-column
+    DataFrame) becomes 1-D with scikit-learn's ``DataConversionWarning``.
+    """
+    import warnings
+
+    import pandas as pd
+    from sklearn.exceptions import DataConversionWarning
+
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: fine-tuning learns "
+            "from one class label per series. To learn representations without labels, use "
+            "AimTSTransformer (or BTSFTransformer)."
+        )
+    if not isinstance(y, (np.ndarray, pd.Series, pd.DataFrame)):
+        y = np.asarray(y)  # lists, tuples, other array-likes
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            "shape of y to (n_samples,), for example using ravel().",
+            DataConversionWarning,
+            stacklevel=3,
+        )
+        y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y[:, 0]
+    return y
 
 
 def check_classification_labels(y, name):
@@ -306,10 +356,18 @@ def check_classification_labels(y, name):
         check_classification_targets(labels)
     except ValueError as err:
         kind = type_of_target(labels)
+        if kind == "unknown":  # e.g. an object array of numbers, or of mixed types
+            raise ValueError(
+                f"{name}: Unknown label type: y is a {labels.dtype} array of "
+                f"{type(labels.flat[0]).__name__} values, which scikit-learn does not read "
+                "as class labels; pass ints, strings or bools, e.g. y.astype(int) or "
+                "y.astype(str)."
+            ) from err
         raise ValueError(
-            f"{name}: y looks like a {kind} target ({len(np.unique(labels))} distinct values "
-            f"for {len(labels)} series), not class labels; a classifier needs a finite set of "
-            "discrete labels such as ints or strings. If the floats are class codes, pass "
-            "y.astype(int); for a continuous target use a regressor on the features, e.g. "
-            "make_pipeline(AimTSTransformer(), Ridge())."
+            f"{name}: Unknown label type: y looks like a {kind} target "
+            f"({len(np.unique(labels))} distinct values for {len(labels)} series), not class "
+            "labels; a classifier needs a finite set of discrete labels such as ints or "
+            "strings. If the floats are class codes, pass y.astype(int); for a continuous "
+            "target use a regressor on the features, e.g. make_pipeline(AimTSTransformer(), "
+            "Ridge())."
         ) from err

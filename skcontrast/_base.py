@@ -146,6 +146,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
             super().fit(as_sklearn_panel(X, name), y)
         if getattr(self, "stop_reason_", None) == "single_series":
             warnings.warn(single_series_message(X, name), UserWarning, stacklevel=2)
+        self._raise_if_interrupted()
         return self
 
     def _fit_corpus(self, panels):
@@ -161,6 +162,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self._is_vectorized = False
         if self.stop_reason_ == "single_series":
             warnings.warn(single_series_message(panels, name), UserWarning, stacklevel=3)
+        self._raise_if_interrupted()
         return self
 
     def transform(self, X, y=None):

@@ -213,7 +213,24 @@ class TorchTrainingMixin:
     def _train(self, network, panels, device, seed, targets=None):
         """Optimise the network; returns (``_training.History``, stop reason)."""
         with self._training_context(network, panels, device, seed) as extra_state:
-            return run_training(self, network, panels, device, seed, extra_state, targets)
+            history, reason = run_training(
+                self, network, panels, device, seed, extra_state, targets
+            )
+        # Ctrl-C: the fit completes the fitted state, then re-raises (_raise_if_interrupted)
+        self._interruption = history.interruption
+        return history, reason
+
+    def _raise_if_interrupted(self):
+        """Re-raise the ``KeyboardInterrupt`` that stopped training, once ``fit`` has made a
+        usable estimator of the weights reached so far (``stop_reason_ == "interrupted"``).
+
+        Called last in every public ``fit``: a user who presses Ctrl-C keeps the weights
+        (and the checkpoint, to resume), while ``cross_val_score``, ``GridSearchCV`` or any
+        other loop around ``fit`` stops instead of scoring a half-trained model.
+        """
+        message = self.__dict__.pop("_interruption", None)
+        if message is not None:
+            raise KeyboardInterrupt(message)
 
     def __sklearn_tags__(self):
         # sktime estimators do not define scikit-learn's tags; GridSearchCV and the API

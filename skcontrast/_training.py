@@ -154,6 +154,8 @@ class History:
         self.total: list[float] = []
         self.terms: dict[str, list[float]] = {}
         self._unrecorded = 0  # leading steps without recorded terms
+        # why and where Ctrl-C stopped the loop (the fit re-raises it), else None
+        self.interruption: str | None = None
 
     def __len__(self):
         return len(self.total)
@@ -384,14 +386,14 @@ class _TrainingRun:
             if self.distributed:  # ranks are interrupted at different steps: they cannot agree
                 raise
             # not saved here: the interrupt may have landed mid-step; the last periodic
-            # checkpoint was taken between steps, so resuming from it stays exact
+            # checkpoint was taken between steps, so resuming from it stays exact. The fit
+            # finishes the estimator with the weights reached so far, then re-raises (a
+            # model-selection loop must stop, not score a half-trained model)
             n_done = len(self.history)
-            warnings.warn(
+            self.history.interruption = (
                 f"{self.name}: training interrupted after {n_done} of {self.total} steps; the "
-                "estimator is fitted with the weights reached so far."
-                f"{self.checkpoints.resume_note(n_done)}",
-                UserWarning,
-                stacklevel=4,
+                "estimator is fitted with the weights reached so far (stop_reason_="
+                f"'interrupted'), usable as it is.{self.checkpoints.resume_note(n_done)}"
             )
             return "interrupted"
         finally:
@@ -410,8 +412,10 @@ def run_training(est, network, panels, device, seed, extra_state=None, targets=N
 
     Returns ``(history, why it stopped)``: a :class:`History` (the loss per step and its
     named terms) and ``"budget"``, ``"max_time"``, ``"early_stopping"`` or
-    ``"interrupted"`` (Ctrl-C keeps the weights reached so far). The objective returns the
-    loss or a dict of named terms whose sum is the loss (:func:`loss_and_terms`).
+    ``"interrupted"`` (Ctrl-C keeps the weights reached so far; ``history.interruption``
+    says where, and the estimator's fit re-raises ``KeyboardInterrupt`` once its fitted
+    state is complete: ``TorchTrainingMixin._raise_if_interrupted``). The objective returns
+    the loss or a dict of named terms whose sum is the loss (:func:`loss_and_terms`).
     ``step.generator`` is a torch generator on ``device`` seeded from ``seed``, for the
     objective's random draws (thread-safe, and saved in checkpoints); ``step.targets`` the
     batch's rows of ``targets`` (one tensor per panel), if given. ``est._after_step(network,

@@ -206,7 +206,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         name = type(self).__name__
         y = as_label_vector(y, name)
         check_classification_labels(y, name)
-        return super().fit(_panel(X, name), y)
+        super().fit(_panel(X, name), y)
+        self._raise_if_interrupted()
+        return self
 
     def predict(self, X):
         """Class label of each series."""

@@ -275,7 +275,7 @@ def test_keyboard_interrupt_keeps_a_usable_estimator(panel, monkeypatch):
         return original(self, network, batch, step)
 
     monkeypatch.setattr(BTSFTransformer, "_training_loss", interrupting)
-    with pytest.warns(UserWarning, match="interrupted after 3 of 50 steps"):
+    with pytest.raises(KeyboardInterrupt, match="interrupted after 3 of 50 steps"):
         t.fit(X)
     assert t.stop_reason_ == "interrupted" and t.n_iters_ == 3
     assert np.isfinite(features(t, X)).all()

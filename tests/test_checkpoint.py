@@ -103,7 +103,7 @@ def test_interrupt_message_names_the_resume_step(panel, tmp_path, monkeypatch):
         return original(self)
 
     monkeypatch.setattr(BatchSampler, "next", interrupting)
-    with pytest.warns(UserWarning, match="interrupted after 5 of 10 steps.*resumes from step 4"):
+    with pytest.raises(KeyboardInterrupt, match="after 5 of 10 steps.*resumes from step 4"):
         MAKERS["btsf"](
             n_iters=10, checkpoint_path=str(tmp_path / "c.ckpt"), checkpoint_every=2
         ).fit(X)

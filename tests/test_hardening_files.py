@@ -34,7 +34,8 @@ def edited(tmp_path, blob, name="edited.pt", **changes):
 
 def test_a_huge_config_is_refused_before_any_network_is_built(weights, tmp_path, monkeypatch):
     _, _, blob = weights
-    huge = {**blob["params"], "hidden_channels": 8000, "repr_dims": 8000}
+    # the largest widths the parameter checks accept (4096): gigabytes as a real network
+    huge = {**blob["params"], "hidden_channels": 4096, "repr_dims": 4096}
     path = edited(tmp_path, blob, params=huge)
     assert path.stat().st_size < 100_000
     built_on = []
@@ -43,7 +44,7 @@ def test_a_huge_config_is_refused_before_any_network_is_built(weights, tmp_path,
     def record(self, *args, **kwargs):
         device = torch.empty(0).device  # the default device the network is built on
         built_on.append(device.type)
-        if device.type != "meta":  # a real 8000-wide network: gigabytes
+        if device.type != "meta":  # a real 4096-wide network: gigabytes
             raise AssertionError("the network was built for real from unchecked parameters")
         original(self, *args, **kwargs)
 
@@ -58,7 +59,12 @@ def test_a_huge_config_is_refused_before_any_network_is_built(weights, tmp_path,
 def test_a_huge_layer_count_is_refused_before_building(weights, tmp_path):
     _, _, blob = weights
     path = edited(tmp_path, blob, params={**blob["params"], "temporal_depth": 200})
-    with pytest.raises(ValueError, match="temporal_depth=200 in the weights file"):
+    with pytest.raises(ValueError, match=r"weights file: .*temporal_depth must be an integer in "
+                       r"\[0, 16\], got 200"):
+        BTSFTransformer.load_weights(path)
+    # past the parameter checks' bound too: widths beyond it are refused as parameters
+    path = edited(tmp_path, blob, params={**blob["params"], "hidden_channels": 8000})
+    with pytest.raises(ValueError, match=r"hidden_channels must be an integer in \[1, 4096\]"):
         BTSFTransformer.load_weights(path)
 
 
@@ -272,7 +278,7 @@ def test_a_finished_fit_deletes_its_checkpoint_so_cv_works(panel, tmp_path, monk
             return original(self)
 
         m.setattr(BatchSampler, "next", interrupting)
-        with pytest.warns(UserWarning, match="interrupted"):
+        with pytest.raises(KeyboardInterrupt, match="interrupted"):
             MAKERS["btsf"](n_iters=5, checkpoint_path=str(ckpt), checkpoint_every=1).fit(X)
     assert ckpt.exists()
     os.unlink(ckpt)

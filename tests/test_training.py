@@ -80,3 +80,76 @@ def test_loss_terms_survive_a_weights_file(panel, tmp_path):
     est.save_weights(tmp_path / "w.pt")
     loaded = BTSFTransformer.load_weights(tmp_path / "w.pt")
     assert loaded.loss_terms_ == est.loss_terms_
+
+
+# -- Ctrl-C (issue 35 item 5): keep the weights, then re-raise --------------------------------
+def _interrupt_at_step(monkeypatch, step):
+    """Ctrl-C while drawing the batch of training step ``step`` (1-based) of every fit."""
+    from skcontrast._training import BatchSampler
+
+    original = BatchSampler.next
+    calls = {"n": 0}
+
+    def interrupting(self):
+        calls["n"] += 1
+        if calls["n"] % step == 0:  # every fit is interrupted at its own step ``step``
+            raise KeyboardInterrupt
+        return original(self)
+
+    monkeypatch.setattr(BatchSampler, "next", interrupting)
+
+
+@pytest.mark.parametrize("cls", [BTSFTransformer, AimTSTransformer, AimTSClassifier])
+def test_interrupted_fit_keeps_a_usable_estimator_then_reraises(cls, panel, monkeypatch):
+    import pickle
+
+    X, y = panel
+    _interrupt_at_step(monkeypatch, 3)
+    est = _tiny(cls, n_iters=10)
+    with pytest.raises(KeyboardInterrupt, match="interrupted after 2 of 10 steps.*usable"):
+        est.fit(X, y)
+    assert est.is_fitted and est.stop_reason_ == "interrupted" and est.n_iters_ == 2
+    out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.transform(X)
+    assert np.isfinite(np.asarray(out)).all()
+    assert "_interruption" not in vars(est)  # nothing of the interrupt in the fitted state
+    pickle.loads(pickle.dumps(est))
+
+
+def test_interrupted_fit_transform_raises_without_output(panel, monkeypatch):
+    X, _ = panel
+    _interrupt_at_step(monkeypatch, 3)
+    with pytest.raises(KeyboardInterrupt):
+        _tiny(BTSFTransformer, n_iters=10).fit_transform(X)
+
+
+@pytest.mark.parametrize("search", ["cross_val_score", "grid_search"])
+@pytest.mark.parametrize("kind", ["pipeline", "classifier"])
+def test_model_selection_stops_at_the_first_interrupt(search, kind, panel, monkeypatch):
+    """cross_val_score / GridSearchCV must not go on scoring half-trained models."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    from sklearn.pipeline import Pipeline
+
+    X, y = panel
+    if kind == "pipeline":
+        model = Pipeline([("rep", _tiny(BTSFTransformer, n_iters=10)),
+                          ("clf", LogisticRegression())])  # fmt: skip
+        grid = {"rep__lr": [1e-3, 2e-3]}
+    else:
+        model, grid = _tiny(AimTSClassifier, n_iters=10), {"lr": [1e-3, 2e-3]}
+    _interrupt_at_step(monkeypatch, 3)
+    fits = {"n": 0}
+    cls = BTSFTransformer if kind == "pipeline" else AimTSClassifier
+    original_train = cls._train
+
+    def counting(self, *args, **kwargs):
+        fits["n"] += 1
+        return original_train(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, "_train", counting)
+    with pytest.raises(KeyboardInterrupt):
+        if search == "cross_val_score":
+            cross_val_score(model, X, y, cv=3)
+        else:
+            GridSearchCV(model, grid, cv=3).fit(X, y)
+    assert fits["n"] == 1  # the first fit's interrupt ended the search

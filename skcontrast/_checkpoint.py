@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import stat
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -125,12 +127,47 @@ def _umask() -> int:
     return mask
 
 
+def _is_interrupt(err) -> bool:
+    """Whether ``err`` is, or was raised while handling, a ``KeyboardInterrupt`` (torch's
+    writer turns a Ctrl-C inside its write callback into a ``RuntimeError``)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def check_writable_target(path: Path):
+    """Refuse a folder, or a read-only file, at ``path`` (a plain ``open`` would not write
+    there either); ``None`` or the mode of the writable file to keep."""
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"cannot write {path}: it is a folder; give a file name in it, e.g. "
+            f"{path / 'weights.pt'}."
+        )
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
+        raise PermissionError(
+            f"cannot write {path}: the file is read-only (mode {stat.filemode(mode)}), so it "
+            "was left unchanged; make it writable (e.g. chmod u+w) or choose another path."
+        )
+    return stat.S_IMODE(mode)
+
+
 def atomic_save(obj, path):
     """``torch.save`` to a unique temporary file in the same folder, then rename it.
 
-    A crash or kill mid-write leaves any previous file intact; the temporary name is
-    unpredictable and created exclusively (no planted file or symlink is followed), and is
-    removed on error. An open binary file object is written as is.
+    A crash, kill or Ctrl-C mid-write leaves any previous file intact (Ctrl-C surfaces as
+    ``KeyboardInterrupt``, not as the ``RuntimeError`` torch's writer makes of it); the
+    temporary name is unpredictable and created exclusively (no planted file or symlink
+    is followed), and is removed on error. A file written over keeps its permissions; a
+    read-only file or a folder at ``path`` is refused. An open binary file object is
+    written as is.
     """
     if hasattr(path, "write"):
         torch.save(obj, path)
@@ -141,18 +178,25 @@ def atomic_save(obj, path):
         raise FileNotFoundError(
             f"cannot write {path}: the folder {folder} does not exist; create it first."
         )
+    kept_mode = check_writable_target(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
-        # mkstemp creates the file private (0600): give it the permissions of a plain open()
-        os.chmod(tmp, 0o666 & ~_umask())
+        # mkstemp creates the file private (0600): give it the permissions of the file it
+        # replaces, else those of a plain open()
+        os.chmod(tmp, kept_mode if kept_mode is not None else 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if _is_interrupt(err):
+            raise KeyboardInterrupt(
+                f"interrupted while writing {path}; nothing was written (any previous file "
+                "there is intact)."
+            ) from None
         raise
 
 
@@ -181,6 +225,10 @@ def check_path(path, name):
             f"{name}: the folder {str(folder)!r} of checkpoint_path is not writable; choose "
             "another checkpoint_path."
         )
+    try:
+        check_writable_target(path)
+    except PermissionError as err:
+        raise ValueError(f"{name}: checkpoint_path: {err}") from None
 
 
 def discard(path, stop_reason):
@@ -194,17 +242,23 @@ def load(path, expected_fingerprint, name, hint="") -> dict | None:
     path = Path(path)
     if not path.exists():
         return None
+    # a file there may be anything of the user's: it is read, never changed or deleted
+    untouched = (
+        "it was left untouched. Choose another checkpoint_path (or, if it is a damaged "
+        "checkpoint of yours, delete it to start over)."
+    )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
+    except Exception as err:  # torch's own text is long and advises weights_only=False
+        why = "a damaged or other zip file" if zipfile.is_zipfile(path) else "not a torch file"
         raise ValueError(
-            f"{name}: the checkpoint {path} cannot be read ({short_error(err)}); delete it to "
-            "start over."
+            f"{name}: checkpoint_path={str(path)!r} holds a file that is not a skcontrast "
+            f"training checkpoint ({why}); {untouched}"
         ) from err
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(
-            f"{name}: {path} is not a skcontrast training checkpoint; choose another "
-            "checkpoint_path."
+            f"{name}: checkpoint_path={str(path)!r} holds a file that is not a skcontrast "
+            f"training checkpoint; {untouched}"
         )
     if state.get("fingerprint") != expected_fingerprint:
         raise ValueError(

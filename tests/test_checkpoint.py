@@ -71,7 +71,7 @@ def test_a_checkpoint_of_another_fit_is_refused(panel, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="other data or parameters"):
         MAKERS["btsf"](n_iters=3, rank=3, checkpoint_path=path, checkpoint_every=1).fit(X)
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="cannot be read.*delete it"):
+    with pytest.raises(ValueError, match="not a skcontrast training checkpoint.*left untouched"):
         MAKERS["btsf"](n_iters=3, checkpoint_path=str(tmp_path / "junk.ckpt")).fit(X)
 
 

@@ -307,3 +307,100 @@ def test_damaged_loss_terms_are_refused_and_old_files_load(weights, tmp_path):
             BTSFTransformer.load_weights(path)
     older = {k: v for k, v in blob["state"].items() if k != "loss_terms_"}
     assert BTSFTransformer.load_weights(edited(tmp_path, blob, state=older)).loss_terms_ == {}
+
+
+# -- issue 35 items 6 and 7: where a file is written ----------------------------------------
+def test_save_weights_to_a_folder_names_the_folder(weights, tmp_path):
+    t, _, _ = weights
+    folder = tmp_path / "models"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"models: it is a folder; give a file name"):
+        t.save_weights(folder)
+    assert os.listdir(folder) == []  # no temporary file left behind, inside or beside
+    assert sorted(os.listdir(tmp_path)) == ["models", "w.pt"]
+    with pytest.raises(ValueError, match="checkpoint_path=.* is a folder"):
+        tiny_btsf(checkpoint_path=str(folder)).fit(np.zeros((4, 1, 8)))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"my measurements, not a checkpoint", b"", "zip", "torch dict"],
+)
+def test_a_file_that_is_not_a_checkpoint_is_named_and_left_untouched(panel, tmp_path, content):
+    X, _ = panel
+    path = tmp_path / "data.bin"
+    if content == "zip":
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("notes.txt", "a zip of mine")
+    elif content == "torch dict":
+        torch.save({"weights": torch.zeros(3)}, path)
+    else:
+        path.write_bytes(content)
+    before = path.read_bytes(), os.stat(path).st_mtime_ns
+    with pytest.raises(ValueError) as info:
+        tiny_btsf(n_iters=3, checkpoint_path=str(path), checkpoint_every=1).fit(X)
+    message = str(info.value)
+    assert "is not a skcontrast training checkpoint" in message and "left untouched" in message
+    assert "weights_only" not in message  # no torch advice to load it unsafely
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns) == before
+
+
+def _interrupting_fdopen(monkeypatch, at_write, real_signal):
+    """The temporary file's writes raise Ctrl-C (or send SIGINT) at write ``at_write``."""
+    import io
+    import signal
+
+    import skcontrast._checkpoint as checkpoint
+
+    class Interrupting(io.FileIO):
+        calls = 0
+
+        def write(self, data):
+            Interrupting.calls += 1
+            if Interrupting.calls == at_write:
+                if real_signal:
+                    os.kill(os.getpid(), signal.SIGINT)
+                else:
+                    raise KeyboardInterrupt
+            return super().write(data)
+
+    monkeypatch.setattr(
+        checkpoint.os, "fdopen", lambda fd, mode: Interrupting(fd, mode.replace("b", ""))
+    )
+
+
+@pytest.mark.parametrize("real_signal", [False, True])
+@pytest.mark.parametrize("at_write", [1, 3])
+def test_ctrl_c_during_save_weights_is_a_keyboard_interrupt(weights, monkeypatch, at_write,
+                                                            real_signal):  # fmt: skip
+    """torch's writer turned a Ctrl-C inside its write callback into a RuntimeError."""
+    t, path, _ = weights
+    good = path.read_bytes()
+    with monkeypatch.context() as m:
+        _interrupting_fdopen(m, at_write, real_signal)
+        with pytest.raises(KeyboardInterrupt, match="interrupted while writing .*intact"):
+            t.save_weights(path)
+    assert path.read_bytes() == good
+    assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
+    BTSFTransformer.load_weights(path)
+
+
+def test_saving_over_a_read_only_file_is_refused_and_modes_are_kept(weights, tmp_path):
+    t, path, _ = weights
+    os.chmod(path, 0o444)
+    good = path.read_bytes()
+    with pytest.raises(PermissionError, match=r"read-only \(mode -r--r--r--\).*left unchanged"):
+        t.save_weights(path)
+    assert path.read_bytes() == good and os.stat(path).st_mode & 0o777 == 0o444
+    # a checkpoint_path that is read-only: found when the fit starts
+    with pytest.raises(ValueError, match="checkpoint_path: cannot write .* read-only"):
+        tiny_btsf(checkpoint_path=str(path)).fit(np.zeros((4, 1, 8)))
+    # a writable file keeps its own permissions (here private), as with a plain open()
+    os.chmod(path, 0o600)
+    t.save_weights(path)
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    fresh = tmp_path / "fresh.pt"
+    t.save_weights(fresh)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(fresh).st_mode & 0o777 == 0o666 & ~umask

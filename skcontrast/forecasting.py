@@ -33,7 +33,13 @@ class RepresentationForecaster(BaseForecaster):
     last 20 % of the training samples (TS2Vec's grid), then refit on all of them.
 
     ``update`` appends new observations, which the next ``predict`` reads (the
-    representation at the new cutoff); it does not retrain: call ``fit`` for that.
+    representation at the new cutoff); it does not retrain: call ``fit`` for that. As
+    sktime's own forecasters (``NaiveForecaster``), a forecast starts from the cutoff: an
+    update that ends before the previous cutoff moves the cutoff back there, and the
+    forecast reads the points up to it (revised values included), not the later ones.
+    The points a forecast reads must be consecutive: an update that leaves a gap among
+    them (a missing step of the fitted series' frequency, or of its integer step) is
+    refused, as is one without enough history before an earlier cutoff.
 
     Parameters
     ----------
@@ -150,12 +156,30 @@ class RepresentationForecaster(BaseForecaster):
         self.horizon_ = H
         # the context the next predict reads, kept here: sktime >= 1.3 stops storing _y
         self._history = y.iloc[-self.context_ :]
+        self._first_index = y.index[0]  # a shorter context than context_ is the series start
+        self._spacing = _index_spacing(y.index)
+        self._history_cutoff = self._cutoff  # the cutoff _history was made for
         return self
 
     def _update(self, y, X=None, update_params=True):
-        # new observations extend the context the next predict reads; no retraining
+        # new observations extend the context the next predict reads; no retraining.
+        # sktime has already moved the cutoff to the end of y: put it back on refusal
         if y is None or len(y) == 0:
             return self
+        try:
+            self._history, self._first_index = self._updated_history(y)
+        except ValueError:
+            self._cutoff = self._history_cutoff
+            raise
+        self._history_cutoff = self._cutoff
+        return self
+
+    def _updated_history(self, y):
+        """The history merged with ``y``, checked: the last ``context_`` points up to the
+        (new) cutoff, which the next forecast reads, and the points after it (an update
+        ending before the cutoff leaves them for a later update that moves forward); and
+        the first time point seen."""
+        name = type(self).__name__
         if list(y.columns) != list(self._history.columns):
             raise ValueError(
                 f"update got variables {list(y.columns)}; the forecaster was fitted on "
@@ -163,8 +187,28 @@ class RepresentationForecaster(BaseForecaster):
             )
         history = pd.concat([self._history, y])
         history = history[~history.index.duplicated(keep="last")].sort_index()
-        self._history = history.iloc[-self.context_ :]
-        return self
+        cutoff = self.cutoff[0]
+        up_to = history.index <= cutoff
+        context = history[up_to].iloc[-self.context_ :]
+        first = min(self._first_index, y.index[0])
+        if len(context) < self.context_ and context.index[0] != first:
+            raise ValueError(
+                f"{name}: a forecast from the cutoff {cutoff} reads the {self.context_} "
+                f"points up to it, but only {len(context)} are known (the forecaster keeps "
+                f"the last {self.context_} points). Pass update the series up to {cutoff} "
+                f"with at least {self.context_} points."
+            )
+        gap = _first_gap(context.index, self._spacing)
+        if gap is not None:
+            before, after = gap
+            raise ValueError(
+                f"{name}: the series has a gap between {before} and {after} (the fitted "
+                f"series steps by {_describe_spacing(self._spacing)}), inside the "
+                f"{self.context_} points a forecast from the cutoff {cutoff} reads, which "
+                "would be read as consecutive. Pass update the missing observations (impute "
+                "them if they are unknown, e.g. with sktime's Imputer), or refit."
+            )
+        return pd.concat([context, history[~up_to]]), first
 
     def _forecast_from(self, features):
         """(n, D) representations -> (n, H, C) forecasts on the original scale."""
@@ -177,7 +221,9 @@ class RepresentationForecaster(BaseForecaster):
     def _predict(self, fh, X=None):
         # sktime refuses an fh other than fit's (requires-fh-in-fit): steps 1..H are known
         relative = fh.to_relative(self.cutoff).to_numpy()
-        history = series_values(self._history, type(self).__name__, "y")
+        # from the cutoff: the points up to it (an update may have moved it back)
+        context = self._history[self._history.index <= self.cutoff[0]].iloc[-self.context_ :]
+        history = series_values(context, type(self).__name__, "y")
         features = self._featurizer.features(self._featurizer.scale(history))[-1:]
         forecast = self._forecast_from(features)[0][relative - 1]
         index = fh.to_absolute_index(self.cutoff)
@@ -234,3 +280,42 @@ class RepresentationForecaster(BaseForecaster):
             {"transformer": tiny_aimts, "window_length": 5, "train_stride": 2},
             {"transformer": "passthrough", "window_length": 3},
         ]
+
+
+def _index_spacing(index):
+    """How consecutive time points of the fitted series differ: ``("period", freq)``,
+    ``("datetime", offset)`` (the index's or an inferred frequency), ``("int", step)``,
+    or ``None`` where it has no regular step (nothing is checked then)."""
+    if isinstance(index, pd.PeriodIndex):
+        return "period", index.freq
+    if isinstance(index, pd.DatetimeIndex):
+        freq = index.freq or (pd.infer_freq(index) if len(index) >= 3 else None)
+        return ("datetime", pd.tseries.frequencies.to_offset(freq)) if freq else None
+    if pd.api.types.is_integer_dtype(index.dtype) and len(index) >= 2:
+        steps = np.diff(index.to_numpy())
+        if (steps == steps[0]).all() and steps[0] > 0:
+            return "int", int(steps[0])
+    return None
+
+
+def _first_gap(index, spacing):
+    """``(before, after)``, the first two neighbours of ``index`` more than one step apart
+    under ``spacing``, or ``None``."""
+    if spacing is None or len(index) < 2:
+        return None
+    kind, step = spacing
+    if kind == "int":
+        expected = index[0] + step * np.arange(len(index))
+    elif kind == "period":
+        expected = pd.period_range(index[0], periods=len(index), freq=step)
+    else:
+        expected = pd.date_range(index[0], periods=len(index), freq=step)
+    differs = np.flatnonzero(np.asarray(index) != np.asarray(expected))
+    if len(differs) == 0:
+        return None
+    return index[differs[0] - 1], index[differs[0]]
+
+
+def _describe_spacing(spacing):
+    kind, step = spacing
+    return f"{step}" if kind == "int" else f"one {step.freqstr!r} period"

@@ -207,3 +207,80 @@ def test_default_transformer_is_btsf_with_200_steps_of_16(kind, monkeypatch):
     fitted = est.transformer_
     assert isinstance(fitted, BTSFTransformer)
     assert (fitted.batch_size, fitted.n_iters, fitted.n_iters_) == (4, 3, 3)
+
+
+# -- update (issue 35 items 3, 7): forecasts from the cutoff, consecutive points only --------
+def _indexed(kind, n=200):
+    y = _ar_series(n)
+    if kind == "datetime":
+        y.index = pd.date_range("2020-01-01", periods=n, freq="h")
+    elif kind == "period":
+        y.index = pd.period_range("2000-01", periods=n, freq="M")
+    elif kind == "int_step":
+        y.index = pd.Index(np.arange(n) * 5 + 100)
+    return y
+
+
+@pytest.fixture(scope="module", params=["passthrough", "btsf"])
+def transformer(request):
+    return "passthrough" if request.param == "passthrough" else tiny_btsf(temporal_depth=2)
+
+
+@pytest.mark.parametrize("kind", ["range", "datetime", "period", "int_step"])
+def test_update_patterns_forecast_from_the_cutoff(kind, transformer):
+    """Continuing, overlapping, older and revising updates: each forecast equals the one
+    made from the series up to the (new) cutoff, and is labelled from it."""
+    y = _indexed(kind)
+    f = RepresentationForecaster(transformer, window_length=12).fit(y.iloc[:150], fh=[1, 2, 3])
+    rolling = f.rolling_predict(y)  # forecasts at every cutoff from the first full window
+
+    def check(position, series=y):
+        assert f.cutoff[0] == series.index[position]
+        pred = f.predict()
+        np.testing.assert_allclose(pred.to_numpy(), rolling_of(series)[position - 11],
+                                   rtol=1e-5, atol=1e-5)  # fmt: skip
+        if kind != "int_step":  # sktime steps an integer index by 1, whatever its spacing
+            assert list(pred.index) == list(series.index[position + 1 : position + 4])
+
+    rolling_of = lambda series: rolling if series is y else f.rolling_predict(series)  # noqa: E731
+    f.update(y.iloc[150:160])  # continuing
+    check(159)
+    f.update(y.iloc[155:170])  # overlapping
+    check(169)
+    f.update(y.iloc[90:121])  # older: ends before the cutoff, which moves back to 120
+    check(120)
+    f.update(y.iloc[170:180])  # forward again, from the points kept after the old cutoff
+    check(179)
+    revised = y.copy()
+    revised.iloc[175:180] += 1.0  # revised observations are read
+    f.update(revised.iloc[175:180])
+    check(179, revised)
+
+
+@pytest.mark.parametrize("kind", ["range", "datetime", "period", "int_step"])
+def test_update_with_a_gap_is_refused_and_changes_nothing(kind):
+    y = _indexed(kind)
+    f = RepresentationForecaster("passthrough", window_length=12).fit(y.iloc[:150], fh=[1, 2])
+    before, cutoff = f.predict(), f.cutoff
+    with pytest.raises(ValueError, match=rf"gap between {y.index[149]} and {y.index[153]}"):
+        f.update(y.iloc[153:156])  # three steps missing, read by the next forecast
+    assert (f.cutoff == cutoff).all()
+    pd.testing.assert_frame_equal(f.predict(), before)
+    # an older update without the points before it: refused too
+    with pytest.raises(ValueError, match=r"reads the 12 points up to it, but only 4 are known"):
+        f.update(y.iloc[50:54])
+    assert (f.cutoff == cutoff).all()
+    # a gap the forecast does not read (a whole window after it) is fine
+    f.update(y.iloc[160:175])
+    assert f.cutoff[0] == y.index[174]
+
+
+def test_naive_forecaster_also_forecasts_from_the_cutoff():
+    """What sktime's own forecasters do, which the forecaster follows."""
+    from sktime.forecasting.naive import NaiveForecaster
+
+    y = _indexed("period")["a"]
+    f = NaiveForecaster(strategy="mean", window_length=3).fit(y.iloc[:150], fh=[1])
+    f.update(y.iloc[90:121])
+    assert f.cutoff[0] == y.index[120]
+    assert f.predict().iloc[0] == pytest.approx(y.iloc[118:121].mean())

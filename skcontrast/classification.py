@@ -307,8 +307,9 @@ def as_label_vector(y, name):
     """``y`` as scikit-learn's classifiers read it, before sktime's checks.
 
     ``None`` is refused with scikit-learn's wording; lists and other array-likes become
-    arrays (sktime takes neither); a column vector ``(n, 1)`` (array or one-column
-    DataFrame) becomes 1-D with scikit-learn's ``DataConversionWarning``.
+    arrays (sktime takes neither); a column-vector array ``(n, 1)`` becomes 1-D with
+    scikit-learn's ``DataConversionWarning`` (a one-column DataFrame, sktime's table of
+    labels, without one).
     """
     import warnings
 
@@ -323,6 +324,10 @@ def as_label_vector(y, name):
         )
     if not isinstance(y, (np.ndarray, pd.Series, pd.DataFrame)):
         y = np.asarray(y)  # lists, tuples, other array-likes
+    if isinstance(y, pd.DataFrame) and y.shape[1] == 1:
+        # sktime's own table of labels (its vectorisation over columns passes these): no
+        # warning, as sktime would read it
+        return y.iloc[:, 0]
     if y.ndim == 2 and y.shape[1] == 1:
         warnings.warn(
             "A column-vector y was passed when a 1d array was expected. Please change the "
@@ -330,7 +335,7 @@ def as_label_vector(y, name):
             DataConversionWarning,
             stacklevel=3,
         )
-        y = y.iloc[:, 0] if isinstance(y, pd.DataFrame) else y[:, 0]
+        y = y[:, 0]
     return y
 
 

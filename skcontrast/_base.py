@@ -348,6 +348,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     def _timestep_mode(self, window, pooled):
         """("stream", receptive field) or ("window", window length), validated."""
+        if not isinstance(pooled, (bool, np.bool_)):  # "False" would read as True
+            raise ValueError(f"pooled must be a bool (True or False), got {pooled!r}.")
         if pooled and window is None and self.n_timepoints_in_ is not None:
             window = self.n_timepoints_in_  # the length the full encoder was fitted on
         if window is not None and (

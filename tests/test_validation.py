@@ -243,3 +243,13 @@ def test_network_sizes_have_an_upper_bound(cls, name, bound):
             _fit_small(est)
     est = cls(**{**cls.get_test_params()[0], name: bound})
     est._check_params()  # the bound itself is accepted
+
+
+@pytest.mark.parametrize("value", ["False", "True", 0, 1, None])
+def test_transform_timesteps_pooled_is_a_bool(value, panel):
+    X, _ = panel
+    est = BTSFTransformer(**BTSFTransformer.get_test_params()[0]).fit(X)
+    with pytest.raises(ValueError, match=r"pooled must be a bool \(True or False\)"):
+        est.transform_timesteps(X, pooled=value)
+    with pytest.raises(ValueError, match=r"pooled must be a bool"):
+        est.timestep_context(pooled=value)

@@ -5,8 +5,12 @@ from the encoder of that name; :func:`available` lists the names this installati
 Each encoder is a weights-only file (``save_weights`` format, read with
 ``AimTSTransformer.load_weights``) beside a JSON card (:func:`card`) that records how it
 was made: the corpus with checksums, the held-out transfer-validation sets, seed, steps,
-wall time and the SHA-256 of its weights. The docs page "Pretrained encoders" is the
-model card; ``benchmarks/pretrain_base.py`` is the recipe that rebuilds the file.
+wall time and ``weights_sha256``. That is the SHA-256 of the network's tensors (each
+state-dict key and its tensor's bytes, in order), equal exactly when two encoders' weights
+are bitwise equal; it is not the hash of the ``.pt`` file, whose bytes also hold the fit
+time and so differ between runs with equal weights (``hashlib.sha256(weights_path(name)
+.read_bytes())`` gives the file's own). The docs page "Pretrained encoders" is the model
+card; ``benchmarks/pretrain_base.py`` is the recipe that rebuilds the file.
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ def weights_path(name: str) -> Path:
 
 
 def card(name: str) -> dict:
-    """How the encoder ``name`` was made: corpus and checksums, held-out sets, recipe, time."""
+    """How the encoder ``name`` was made: corpus and checksums, held-out sets, recipe, time,
+    and ``weights_sha256`` (of the weight tensors, not of the file: see the module)."""
     path = weights_path(name).with_suffix(".json")
     return json.loads(path.read_text()) if path.is_file() else {}
 

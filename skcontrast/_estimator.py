@@ -127,6 +127,9 @@ class TorchTrainingMixin:
     _param_rules = TRAINING_RULES
     # True where one series is enough to take a training step (labels, not negatives)
     _trains_on_single_series = False
+    # parameters added after weights files were written: name -> the value that gives the
+    # behaviour of a file without it (skcontrast._persistence reads files with it)
+    _params_added_later: dict = {}
 
     # -- the training contract (see the module docstring) -----------------------------
     def _build_network(self, n_channels: int, n_timepoints: int | None) -> torch.nn.Module:

@@ -168,7 +168,9 @@ def _read(cls, path) -> dict:
 def _checked_params(cls, blob, path) -> dict:
     """The file's parameters: known names, plain values of the default's kind."""
     defaults = cls().get_params(deep=False)
-    params = {k: v for k, v in blob["params"].items() if k not in ENVIRONMENT}
+    # a parameter added later: a file without it was written with the old behaviour
+    params = {**cls._params_added_later,
+              **{k: v for k, v in blob["params"].items() if k not in ENVIRONMENT}}  # fmt: skip
     unknown = sorted(map(str, set(params) - set(defaults)))
     if unknown:
         raise ValueError(

@@ -11,6 +11,11 @@ from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
 
 
+# the tiny configuration's features per channel: readout="multi" at depth 1 reads the last
+# block (repr_dims=8) by mean and max, on the series and on its first difference
+WIDTH = 4 * 8
+
+
 def features(t, X):
     out = t.transform(X)
     assert isinstance(out, pd.DataFrame)
@@ -28,10 +33,10 @@ def test_pretrain_on_a_two_dataset_corpus_and_transform_a_third(corpus):
     assert t.n_channels_in_ is None and t.n_timepoints_in_ is None and t.n_iters_ == 4
     third = np.random.default_rng(1).standard_normal((5, 2, 33))
     F = features(t, third)
-    assert F.shape == (5, 2 * 8) and np.isfinite(F).all()  # concat: channels x repr_dims
+    assert F.shape == (5, 2 * WIDTH) and np.isfinite(F).all()  # concat: channels x width
 
 
-@pytest.mark.parametrize("pooling, width", [("concat", 3 * 8), ("mean", 8), ("max", 8)])
+@pytest.mark.parametrize("pooling, width", [("concat", 3 * WIDTH), ("mean", WIDTH), ("max", WIDTH)])
 def test_channel_pooling_widths(corpus, pooling, width):
     t = tiny_aimts(channel_pooling=pooling).fit(corpus[1])
     assert features(t, corpus[1]).shape == (8, width)
@@ -313,7 +318,7 @@ def test_max_channels_subsamples_pretraining_channels(monkeypatch, image):
     t = tiny_aimts(max_channels=2, image=image, n_iters=4).fit(X)
     assert all(c == 2 and len(set(chans)) == 2 for c, chans in seen) and len(seen) == 4
     assert len({tuple(ch) for _, ch in seen}) > 1  # different subsets across steps
-    assert features(t, X).shape == (8, 5 * 8)  # transform uses every channel
+    assert features(t, X).shape == (8, 5 * WIDTH)  # transform uses every channel
 
 
 def test_corpus_of_sktime_containers_and_arrays():
@@ -322,7 +327,7 @@ def test_corpus_of_sktime_containers_and_arrays():
     nested, _ = load_basic_motions(return_X_y=True)  # nested DataFrame: 6 channels, length 100
     arrays = np.random.default_rng(0).standard_normal((6, 30))  # 2-D: (n, T) univariate
     t = tiny_aimts(n_iters=3).fit([nested.iloc[:8], arrays])
-    assert t.n_channels_in_ is None and features(t, arrays).shape == (6, 8)
+    assert t.n_channels_in_ is None and features(t, arrays).shape == (6, WIDTH)
 
 
 def test_corpus_errors_name_the_panel_problem():
@@ -366,7 +371,7 @@ def test_cpu_inference_precision(corpus):
     exact = tiny_aimts(mixed_precision=False, standardize=False).fit(X)
     with torch.inference_mode():
         x = torch.from_numpy(normalize_panel(X.astype(np.float32), "zscore"))
-        direct = exact.network_.channel_embeddings(x).flatten(1).numpy()
+        direct = exact.network_.multi_block_embeddings(x).flatten(1).numpy()
     np.testing.assert_allclose(features(exact, X), direct, rtol=1e-6, atol=1e-6)
     fast = tiny_aimts(mixed_precision=True, standardize=False).fit(X)  # training: float32 on CPU
     assert fast.loss_history_ == exact.loss_history_
@@ -411,3 +416,50 @@ def test_input_scales_self_ensemble_each_channel(corpus, pooling, tmp_path):
     np.testing.assert_array_equal(features(loaded, X), features(multi, X))
     with pytest.raises(ValueError, match="input_scales must be a tuple or list"):
         tiny_aimts(input_scales=(0.5, 9.0)).fit(X)
+
+
+def test_multi_readout_blocks_views_and_pooling():
+    """readout="multi": mean and max of three intermediate blocks and the last, for the
+    z-normalised series and its z-normalised first difference; "max": the last block's max."""
+    from skcontrast.nn.aimts import intermediate_blocks
+
+    assert intermediate_blocks(10) == (2, 5, 8) and intermediate_blocks(1) == ()
+    assert intermediate_blocks(4) == (0, 1) and intermediate_blocks(5) == (1, 2, 3)
+    net = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=5).eval()
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 2, 30)).astype(np.float32))
+    with torch.no_grad():
+        out = net.multi_block_embeddings(x)
+        # per view: (mean, max) of blocks 1, 2, 3 (4 maps each), then of the output (6)
+        assert out.shape == (3, 2, 2 * (3 * 8 + 12))
+        half = out.shape[-1] // 2
+        torch.testing.assert_close(out[..., 3 * 8 + 6 : half], net.channel_embeddings(x))
+        dx = torch.diff(x, dim=-1)
+        dx = (dx - dx.mean(-1, keepdim=True)) / dx.std(-1, correction=0, keepdim=True)
+        expected = net.multi_block_embeddings(dx)[..., :half]
+        torch.testing.assert_close(out[..., half:], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_multi_readout_constant_and_missing_values():
+    t = tiny_aimts(n_iters=2).fit(np.random.default_rng(0).standard_normal((10, 1, 40)))
+    X = np.random.default_rng(1).standard_normal((4, 2, 40))
+    X[0, 0] = 5.0  # a constant channel: its difference is all zeros, not NaN
+    X[1, 1, 10:14] = np.nan
+    X[2, 0, ::2] = 1.0  # a two-level channel
+    assert np.isfinite(features(t, X)).all()
+
+
+def test_readout_max_and_files_written_before_readout_existed(corpus, tmp_path):
+    t = tiny_aimts(readout="max").fit(corpus[1])
+    assert features(t, corpus[1]).shape == (8, 3 * 8)
+    assert tiny_aimts().fit(corpus[1]).transform(corpus[1]).shape == (8, 3 * WIDTH)
+    # a file without the parameter (written before it existed) reads out the last block's max
+    path = tmp_path / "old.pt"
+    t.save_weights(path)
+    blob = torch.load(path, weights_only=True)
+    del blob["params"]["readout"]
+    torch.save(blob, path)
+    loaded = AimTSTransformer.load_weights(path)
+    assert loaded.readout == "max"
+    np.testing.assert_array_equal(features(loaded, corpus[1]), features(t, corpus[1]))
+    with pytest.raises(ValueError, match="readout"):
+        tiny_aimts(readout="mean").fit(corpus[1])

@@ -59,6 +59,37 @@ class AimTSNetwork(nn.Module):
         """Downstream embeddings ``(B, C, D)``: each channel max-pooled over time."""
         return self.timestep_features(x).amax(dim=-1)
 
+    def multi_block_embeddings(self, x):
+        """Frozen-transfer embeddings ``(B, C, F)``: for the series and for its first
+        difference (each z-normalised per channel), the mean and the max over time of the
+        last block's output and of three intermediate blocks' (at 30, 60 and 90 % of the
+        depth). ``F = 4 * (repr_dims + 3 * hidden_channels)`` at depth >= 4."""
+        B, C, T = x.shape
+        rows = x.reshape(B * C, 1, T)
+        views = [rows, _znorm(torch.diff(rows, dim=-1)) if T > 1 else torch.zeros_like(rows)]
+        taps = intermediate_blocks(len(self.series_encoder.blocks))
+        pooled = [
+            torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)
+            for view in views
+            for h in self.series_encoder.forward_blocks(view, taps)
+        ]
+        return torch.cat(pooled, dim=-1).reshape(B, C, -1)
+
+
+def intermediate_blocks(depth: int) -> tuple:
+    """The blocks at 30, 60 and 90 % of ``depth`` (2, 5, 8 of 10), the last one excluded."""
+    return tuple(sorted({round(f * depth) - 1 for f in (0.3, 0.6, 0.9)} & set(range(depth - 1))))
+
+
+def _znorm(x):
+    """Per-row z-normalisation along time, NaN ignored; a constant row (a spread below
+    1e-6 of its largest magnitude, whatever its units) becomes zeros."""
+    mean = torch.nanmean(x, dim=-1, keepdim=True)
+    std = torch.nanmean((x - mean) ** 2, dim=-1, keepdim=True).sqrt()
+    magnitude = torch.nan_to_num(x).abs().amax(dim=-1, keepdim=True)
+    constant = ~(std > 1e-6 * magnitude)  # NaN (no observed value) counts as constant
+    return torch.where(constant, torch.zeros_like(x), (x - mean) / torch.where(constant, 1.0, std))
+
 
 class FineTuneNetwork(nn.Module):
     """AimTS series encoder + linear head on the concatenated per-channel max-pooled features.

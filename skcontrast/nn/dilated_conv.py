@@ -95,3 +95,15 @@ class DilatedConvEncoder(nn.Module):
             observed = observed & mask
         h = self.input_fc(torch.nan_to_num(x)) * observed
         return self.output_fc(self.blocks(h))
+
+    def forward_blocks(self, x: torch.Tensor, taps) -> list[torch.Tensor]:
+        """The outputs of the residual blocks numbered in ``taps`` (0-based, ascending),
+        then the encoder's output: what a readout of intermediate layers pools."""
+        observed = ~torch.isnan(x).any(dim=1, keepdim=True)
+        h = self.input_fc(torch.nan_to_num(x)) * observed
+        out = []
+        for i, block in enumerate(self.blocks):
+            h = block(h)
+            if i in taps:
+                out.append(h)
+        return out + [self.output_fc(h)]

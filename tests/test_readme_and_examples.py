@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+USER_GUIDE = (ROOT / "docs" / "user_guide.md").read_text(encoding="utf-8")
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 IGNORE_BLOCK = re.compile(r"# sphinx_gallery_start_ignore\n.*?# sphinx_gallery_end_ignore\n?", re.S)
 
@@ -29,10 +30,33 @@ def test_readme_keeps_its_two_setup_commands_and_says_how_to_install_elsewhere()
     assert "`pip install .`" in README  # a non-editable install
 
 
-def test_readme_output_width_is_not_claimed_for_every_method():
+def test_readme_is_a_front_door():
+    assert len(README.splitlines()) <= 130
+    # one short example per task, each run below or by the tests named there
+    blocks = _code_blocks("python")
+    assert [any(k in b for b in blocks) for k in (
+        "BTSFTransformer(random_state=0)", 'pretrained="base"', "RepresentationForecaster(",
+        "RepresentationAnomalyDetector(")] == [True] * 4  # fmt: skip
+    for page in re.findall(r"\]\((docs/[^)]+)\)", README):
+        assert (ROOT / page).is_file(), page
+
+
+def test_readme_classification_and_forecasting_examples_run(capsys):
+    first = next(b for b in _code_blocks("python") if "BTSFTransformer(random_state=0)" in b)
+    namespace = {}
+    exec(compile(first, "README.md", "exec"), namespace)  # noqa: S102
+    assert float(capsys.readouterr().out.split()[0]) > 0.9  # GunPoint
+    snippet = next(b for b in _code_blocks("python") if "RepresentationForecaster(" in b)
+    exec(compile(snippet, "README.md", "exec"), namespace)  # noqa: S102
+    y_pred = namespace["forecaster"].predict()
+    assert len(y_pred) == 5 and y_pred.notna().all()
+    assert 300 < y_pred.mean() < 700  # airline passengers after 1960, not a runaway
+
+
+def test_user_guide_output_width_is_not_claimed_for_every_method():
     from skcontrast import BTSFTransformer
 
-    sentence = re.search(r"\*\*Output\*\*.*?standardised", README, re.S).group(0)
+    sentence = re.search(r"\*\*Output\*\*.*?standardised", USER_GUIDE, re.S).group(0)
     default = BTSFTransformer()
     per = (default.rank + 7) * default.repr_dims  # fusion + 1 + 2 + 4 temporal pools
     width = per * len(default._normalizations())  # one readout per normalisation

@@ -63,12 +63,15 @@ def test_the_card_matches_the_shipped_weights(base, recipe):
 
 def test_zero_shot_is_the_shipped_encoder(base, series):
     X, _ = series
-    zero_shot = AimTSTransformer(pretrained="base", n_iters=0, standardize=False).fit(X)
-    assert zero_shot.n_iters_ == 0
+    zero_shot = AimTSTransformer(pretrained="base", n_iters=0, standardize=False, readout="max")
+    assert zero_shot.fit(X).n_iters_ == 0
     reference = AimTSTransformer.load_weights(pretrained.weights_path("base"))
+    assert reference.readout == "max"  # the file predates the parameter
     reference.standardize = False  # raw features (an attribute write keeps it fitted)
     out = np.asarray(zero_shot.transform(X))
     assert out.shape == (24, 2 * base.repr_dims)
+    default = AimTSTransformer(pretrained="base", n_iters=0).fit(X)  # readout="multi"
+    assert default.transform(X).shape == (24, 2 * 4 * (base.repr_dims + 3 * base.hidden_channels))
     np.testing.assert_allclose(out, np.asarray(reference.transform(X)), rtol=1e-5, atol=1e-6)
     # and not what an untrained encoder gives
     untrained = AimTSTransformer(n_iters=0, standardize=False, random_state=0).fit(X)

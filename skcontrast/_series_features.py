@@ -103,9 +103,11 @@ class StepFeaturizer:
     ``est.transformer`` is ``None``.
     """
 
-    def __init__(self, est, default_transformer):
+    def __init__(self, est, default_transformer, lags=False):
         self.est = est
         self.default_transformer = default_transformer
+        # with a transformer, also give the raw lag window beside r_t (forecaster's lags)
+        self.lags = lags
 
     def fit(self, values: np.ndarray):
         est = self.est
@@ -139,7 +141,24 @@ class StepFeaturizer:
         pooled = est.representation == "pooled"
         self._timestep_kwargs = {"window": L if pooled else None, "pooled": pooled}
         self.context_ = self.transformer_.timestep_context(**self._timestep_kwargs)
+        if self.lags:
+            self.context_ = max(self.context_, L)
         return self
+
+    def fit_features(self, values: np.ndarray):
+        """Fit on the training series; returns it scaled and its step features (the
+        representation encoded once)."""
+        self.fit(values)
+        scaled = self.scale(values)
+        if self.transformer_ is None or not self.lags:
+            return scaled, self.features(scaled)
+        # r_t's columns at unit scale on the training series, as the z-scored lags: one
+        # Ridge penalty then weighs both blocks alike
+        r = self._representation(scaled)
+        scale = r[self.est.window_length - 1 :].std(axis=0)
+        self.representation_scale_ = np.where(scale > 1e-12, scale, 1.0).astype(np.float32)
+        return scaled, np.concatenate([r / self.representation_scale_,
+                                       self._lag_window(scaled)], axis=1)  # fmt: skip
 
     def scale(self, values):
         """Standardised with the training statistics, as float32 (the encoders' type)."""
@@ -161,16 +180,26 @@ class StepFeaturizer:
 
     def features(self, scaled: np.ndarray) -> np.ndarray:
         """Step features ``(T, D)`` of a scaled series; rows before a full lag window
-        (passthrough) are NaN."""
+        (passthrough, or lags beside the representation) are NaN."""
         if self.transformer_ is None:
-            L = self.est.window_length
-            out = np.full((len(scaled), L * scaled.shape[1]), np.nan, dtype=np.float32)
-            if len(scaled) >= L:
-                lags = np.lib.stride_tricks.sliding_window_view(scaled, L, axis=0)
-                out[L - 1 :] = lags.reshape(len(lags), -1)
-            return out
+            return self._lag_window(scaled)
+        if not self.lags:
+            return self._representation(scaled)
+        r = self._representation(scaled) / self.representation_scale_
+        return np.concatenate([r, self._lag_window(scaled)], axis=1)
+
+    def _representation(self, scaled):
         return self.transformer_.transform_timesteps(scaled[np.newaxis].transpose(0, 2, 1),
                                                      **self._timestep_kwargs)[0]  # fmt: skip
+
+    def _lag_window(self, scaled):
+        """``x[t - L + 1 .. t]`` flattened per step (NaN before a full window)."""
+        L = self.est.window_length
+        out = np.full((len(scaled), L * scaled.shape[1]), np.nan, dtype=np.float32)
+        if len(scaled) >= L:
+            lags = np.lib.stride_tricks.sliding_window_view(scaled, L, axis=0)
+            out[L - 1 :] = lags.reshape(len(lags), -1)
+        return out
 
 
 def check_length(name, n_points, needed, what):

@@ -164,9 +164,8 @@ class RepresentationAnomalyDetector(BaseDetector):
         values = series_values(X, type(self).__name__)
         L = self.window_length
         check_length(type(self).__name__, len(values), L + 5, f"window_length={L}")
-        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
-        scaled = featurizer.scale(values)
-        features = featurizer.features(scaled)
+        featurizer = StepFeaturizer(self, BTSFTransformer)
+        scaled, features = featurizer.fit_features(values)
         rows, points = self._samples(len(values))
         decoder = HoldoutRidge() if self.decoder is None else clone(self.decoder)
         self.decoder_ = decoder.fit(features[rows], scaled[points])

@@ -15,7 +15,7 @@ from skcontrast._series_features import (
     check_length,
     series_values,
 )
-from skcontrast._validation import validate_params
+from skcontrast._validation import Bool, validate_params
 from skcontrast.btsf import BTSFTransformer
 
 __all__ = ["RepresentationForecaster"]
@@ -49,6 +49,13 @@ class RepresentationForecaster(BaseForecaster):
         steps, measured better for long-horizon features).
         ``"passthrough"``: the raw lag window of ``window_length`` points (flattened) is the
         representation, the plain linear baseline on the same context.
+    lags : bool, default=True
+        With a transformer, the regressor also reads the raw lag window of
+        ``window_length`` points beside ``r_t`` (the representation's columns scaled to
+        unit variance on the training series, as the standardised lags); with the default
+        regressor, the lag window alone is kept instead where it scores better on the
+        validation tail (``inputs_``). ``False``: ``r_t`` alone, TS2Vec's and the BTSF
+        paper's protocol. Ignored with ``"passthrough"``.
     regressor : scikit-learn regressor or None, default=None
         Maps a representation to the ``H x n_variables`` future values (multi-output).
         ``None`` means :class:`~skcontrast.HoldoutRidge` (TS2Vec's protocol).
@@ -76,6 +83,11 @@ class RepresentationForecaster(BaseForecaster):
         ``H``, the number of steps the regressor predicts.
     context_ : int
         Past points the representation at a cutoff reads.
+    inputs_ : {"representation+lags", "representation", "lags"}
+        What the regressor reads. With ``lags=True`` and the default regressor, the lag
+        window alone where it scored a lower MSE than ``r_t`` with the lags on the
+        chronological validation tail (``HoldoutRidge``'s): the forecaster is then the
+        ``"passthrough"`` baseline, never worse than it on that tail.
     mean_, scale_ : ndarray
         Training statistics of each variable.
 
@@ -110,7 +122,7 @@ class RepresentationForecaster(BaseForecaster):
         "fit_is_empty": False,
     }
     _config = {"remember_data": False}
-    _param_constraints = COMMON_CONSTRAINTS  # see skcontrast._validation
+    _param_constraints = {**COMMON_CONSTRAINTS, "lags": [Bool()]}  # see skcontrast._validation
 
     def __init__(
         self,
@@ -120,6 +132,7 @@ class RepresentationForecaster(BaseForecaster):
         train_stride=None,
         representation="timesteps",
         transformer_normalize=None,
+        lags=True,
     ):
         self.transformer = transformer
         self.regressor = regressor
@@ -127,6 +140,7 @@ class RepresentationForecaster(BaseForecaster):
         self.train_stride = train_stride
         self.representation = representation
         self.transformer_normalize = transformer_normalize
+        self.lags = lags
         super().__init__()
         # sktime's own copy of the data; unused (predict reads self._history), so not kept
         # by default (sktime 1.3's default; 1.2 warns on every forecaster otherwise)
@@ -140,15 +154,13 @@ class RepresentationForecaster(BaseForecaster):
         values = series_values(y, name, "y")
         L = self.window_length
         check_length(name, len(values), L + H + 4, f"window_length={L} with horizon {H}")
-        featurizer = StepFeaturizer(self, BTSFTransformer).fit(values)
-        scaled = featurizer.scale(values)
-        features = featurizer.features(scaled)
+        featurizer = StepFeaturizer(self, BTSFTransformer, lags=self.lags)
+        scaled, features = featurizer.fit_features(values)
         # sample t: representation r_t -> the next H values of every variable
         t = np.arange(L - 1, len(values) - H)
         targets = np.lib.stride_tricks.sliding_window_view(scaled[L:], H, axis=0)[: len(t)]
         targets = targets.transpose(0, 2, 1).reshape(len(t), -1)  # (n, H * C), step-major
-        regressor = HoldoutRidge() if self.regressor is None else clone(self.regressor)
-        self.regressor_ = regressor.fit(features[t], targets)
+        self.regressor_, self.inputs_ = self._fit_regressor(featurizer, features[t], targets)
         self._featurizer = featurizer
         self.transformer_ = featurizer.transformer_
         self.mean_, self.scale_ = featurizer.mean_, featurizer.scale_
@@ -160,6 +172,21 @@ class RepresentationForecaster(BaseForecaster):
         self._spacing = _index_spacing(y.index)
         self._history_cutoff = self._cutoff  # the cutoff _history was made for
         return self
+
+    def _fit_regressor(self, featurizer, features, targets):
+        """The regressor on ``r_t`` and the lag window, or (default regressor only) on the
+        lag window alone where that scores better on the chronological validation tail."""
+        regressor = HoldoutRidge() if self.regressor is None else clone(self.regressor)
+        both = regressor.fit(features, targets)
+        if not featurizer.lags or featurizer.transformer_ is None:
+            return both, "representation" if featurizer.transformer_ is not None else "lags"
+        if self.regressor is not None:
+            return both, "representation+lags"
+        n_lags = self.window_length * len(featurizer.mean_)
+        lags_only = HoldoutRidge().fit(features[:, -n_lags:], targets)
+        if lags_only.validation_mse_.min() < both.validation_mse_.min():
+            return lags_only, "lags"
+        return both, "representation+lags"
 
     def _update(self, y, X=None, update_params=True):
         # new observations extend the context the next predict reads; no retraining.
@@ -213,6 +240,8 @@ class RepresentationForecaster(BaseForecaster):
     def _forecast_from(self, features):
         """(n, D) representations -> (n, H, C) forecasts on the original scale."""
         n_vars = len(self.mean_)
+        if self.inputs_ == "lags" and self.transformer_ is not None:  # the lag block alone
+            features = features[:, -self.window_length * n_vars :]
         scaled = np.asarray(self.regressor_.predict(features)).reshape(
             len(features), self.horizon_, n_vars
         )

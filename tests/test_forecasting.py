@@ -284,3 +284,34 @@ def test_naive_forecaster_also_forecasts_from_the_cutoff():
     f.update(y.iloc[90:121])
     assert f.cutoff[0] == y.index[120]
     assert f.predict().iloc[0] == pytest.approx(y.iloc[118:121].mean())
+
+
+def test_lags_beside_the_representation_or_alone_by_validation():
+    """lags=True: the regressor reads r_t and the lag window; the default regressor keeps
+    the lag window alone where that scores better on the validation tail (then it is the
+    passthrough baseline exactly); lags=False reads r_t alone."""
+    from sklearn.linear_model import LinearRegression
+
+    y = _ar_series()
+    train, fh = y.iloc[:300], [1, 2, 3]
+    passthrough = RepresentationForecaster("passthrough", window_length=24).fit(train, fh=fh)
+    default = RepresentationForecaster(tiny_btsf(), window_length=24).fit(train, fh=fh)
+    assert default.lags and default.inputs_ in ("lags", "representation+lags")
+    # the noiseless linear system: the lag window alone forecasts it best
+    assert default.inputs_ == "lags"
+    np.testing.assert_allclose(default.predict(), passthrough.predict(), rtol=1e-5, atol=1e-6)
+    assert default.context_ >= 24
+    alone = RepresentationForecaster(tiny_btsf(), window_length=24, lags=False).fit(train, fh=fh)
+    assert alone.inputs_ == "representation"
+    width = alone.regressor_.n_features_in_
+    both = RepresentationForecaster(tiny_btsf(), window_length=24,
+                                    regressor=LinearRegression()).fit(train, fh=fh)  # fmt: skip
+    assert both.inputs_ == "representation+lags"
+    assert both.regressor_.n_features_in_ == width + 24 * 2
+    # the representation block is scaled to unit variance on the training rows
+    scaled, features = both._featurizer.fit_features(train.to_numpy())
+    np.testing.assert_allclose(features[23:, :width].std(axis=0), 1.0, rtol=1e-3)
+    rolling = both.rolling_predict(y, start=299)
+    np.testing.assert_allclose(rolling[0], both.predict().to_numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="lags must be a bool"):
+        RepresentationForecaster(lags="no").fit(train, fh=fh)

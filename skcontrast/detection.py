@@ -220,7 +220,11 @@ class RepresentationAnomalyDetector(BaseDetector):
         return pd.DataFrame({"score": self._scores(X)}, index=getattr(X, "index", None))
 
     def _predict(self, X):
-        flagged = self._scores(X) > self.threshold_
+        return self._events(self._scores(X))
+
+    def _events(self, scores):
+        """The anomalous points, or their runs as intervals, from the scores of a series."""
+        flagged = scores > self.threshold_
         if self.output == "points":
             return pd.DataFrame({"ilocs": pd.array(np.flatnonzero(flagged), dtype="int64")})
         # runs of consecutive flagged points -> left-closed [start, end) intervals
@@ -231,8 +235,8 @@ class RepresentationAnomalyDetector(BaseDetector):
         )
 
     def _predict_scores(self, X):
-        scores = self._scores(X)
-        events = self._predict(X)["ilocs"]
+        scores = self._scores(X)  # encoded once, for the events and their scores
+        events = self._events(scores)["ilocs"]
         if self.output == "points":
             return pd.Series(scores[events.to_numpy(dtype=np.int64)], dtype="float64")
         return pd.Series([scores[i.left : i.right].max() for i in events], dtype="float64")

@@ -99,3 +99,22 @@ def test_bad_inputs_are_clear_errors(fitted):
         RepresentationAnomalyDetector(contamination=0.7).fit(X)
     with pytest.raises(ValueError, match="needs at least"):
         RepresentationAnomalyDetector("passthrough", window_length=50).fit(X.iloc[:40])
+
+
+@pytest.mark.parametrize("output", ["points", "intervals"])
+def test_predict_scores_encodes_the_series_once(output, monkeypatch):
+    # issue 34: _predict_scores scored the series, then predict scored it again
+    X = _series(300)
+    d = RepresentationAnomalyDetector(
+        tiny_btsf(), window_length=16, target="next", output=output
+    ).fit(X.iloc[:200])
+    calls = []
+    featurizer = type(d._featurizer)
+    encode = featurizer.features
+    monkeypatch.setattr(
+        featurizer, "features", lambda self, scaled: calls.append(1) or encode(self, scaled)
+    )
+    scores = d.predict_scores(X.iloc[200:])
+    assert len(calls) == 1
+    expected = d.predict(X.iloc[200:])
+    assert len(scores) == len(expected) and len(calls) == 2

@@ -174,16 +174,20 @@ def _read(path):
         ) from err
 
 
+class CorpusError(ValueError):
+    """A file or folder of the corpus is missing, unreadable or malformed (its message names it)."""
+
+
 def load_corpus(paths) -> list:
     """The panels (numpy3D float32) of the given files and folders, in sorted file order.
 
-    A missing, unreadable or malformed file raises :class:`UsageError` (a ``SystemExit``
-    with status 2) whose message names it.
+    A missing, unreadable or malformed file raises :class:`CorpusError` (a ``ValueError``)
+    whose message names it; the command line turns it into one line and exit status 2.
     """
     try:
         return [panel for path in _files(paths) for panel in _read(path)]
     except (ValueError, OSError) as err:
-        raise UsageError(err) from err
+        raise CorpusError(" ".join(str(err).split())) from err
 
 
 def _value(name, text, default):

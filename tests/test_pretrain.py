@@ -13,7 +13,7 @@ import torch
 from _helpers import LOSS_RTOL, WEIGHTS_TOL, run_ranks
 
 from skcontrast import AimTSTransformer, BTSFTransformer
-from skcontrast.pretrain import load_corpus, main
+from skcontrast.pretrain import CorpusError, load_corpus, main
 
 TINY = ["--param", "hidden_channels=4", "--param", "repr_dims=8", "--param", "depth=1",
         "--param", "projection_dims=4", "--param", "image=None", "--param", "swa=False",
@@ -44,8 +44,13 @@ def test_load_corpus(corpus):
     panels = load_corpus([corpus])
     assert [p.shape for p in panels] == [(12, 2, 24), (6, 1, 20), (8, 1, 16)]
     assert all(p.dtype == np.float32 for p in panels)
-    with pytest.raises(SystemExit):
+    # a library function: a ValueError naming the file, not SystemExit (issue 34); the
+    # command line's exit status 2 is tested below
+    with pytest.raises(CorpusError, match="missing.npy does not exist") as info:
         load_corpus([corpus / "missing.npy"])
+    assert isinstance(info.value, ValueError) and not isinstance(info.value, SystemExit)
+    with pytest.raises(ValueError, match="not a"):
+        load_corpus([corpus / "a.npy", Path(__file__)])
 
 
 def test_pretrain_writes_an_encoder_that_pretrained_loads(corpus, tmp_path):

@@ -54,8 +54,8 @@ def resolve_device(device) -> torch.device:
 
 
 # torch's default generators are process-wide: seeded fits running in threads of one
-# process (dask's threaded workers, joblib's threading backend) take turns, or they would
-# draw from each other's streams and lose reproducibility
+# process (dask's threaded workers, joblib's threading backend) take turns, so that each
+# restores the global state it found (see isolated_seed)
 _SEED_LOCK = threading.RLock()
 
 
@@ -63,12 +63,19 @@ _SEED_LOCK = threading.RLock()
 def isolated_seed(seed: int, device: torch.device):
     """Seed torch's generators for ``device`` and restore the caller's state on exit.
 
-    Only the CPU generator and, when training on CUDA, the generators of the CUDA
-    devices are touched (and restored): the caller's global RNG state is unchanged. Fits
-    in other threads of the process wait (a re-entrant lock), so that each stays
-    reproducible. Other torch code in other threads does not wait: what draws from the
-    global generator here (BTSF's initial weights and dropout views) can then differ; what
-    draws from a :func:`torch_generator` (AimTS, AimTSClassifier) cannot.
+    What a fit's result depends on is drawn from generators of its own
+    (:func:`torch_generator`): the initial weights (``_init_weights``), dropout views,
+    crops, masks, augmentations and batch order, in BTSF, AimTS and AimTSClassifier alike,
+    so torch code drawing from the global generator in other threads cannot change it.
+    The global generator is still drawn from: building the network (``_build_network``)
+    runs torch's default initialisations (``nn.Linear``, ``nn.Conv1d``, BTSF's
+    ``torch.randn`` factors) before ``_init_weights`` redraws every parameter. Those
+    draws are discarded, but they advance the global state, hence the fork: only the CPU
+    generator and, when training on CUDA, the generators of the CUDA devices are touched,
+    and restored on exit, so the caller's global RNG state is unchanged. Fits in other
+    threads of the process wait (a re-entrant lock), so that each restores the state it
+    found rather than one saved in the middle of another fit. The seed given to the global
+    generator keeps those discarded draws the same from fit to fit; no result reads them.
     """
     cuda = device.type == "cuda"
     devices = list(range(torch.cuda.device_count())) if cuda else []

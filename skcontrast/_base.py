@@ -28,6 +28,7 @@ from skcontrast._data import (
     check_panel,
     global_statistics,
     groups_by_length,
+    is_constant,
     is_corpus,
     is_one_series_frame,
     normalize_panel,
@@ -233,7 +234,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self.network_ = network.cpu()
         self.feature_mean_ = features.mean(axis=0)
         scale = features.std(axis=0)
-        scale[scale < 1e-8] = 1.0
+        # a feature constant up to rounding (relative to its magnitude, as the inputs'
+        # test) keeps its scale: standardising would blow float32 rounding up to unit size
+        scale[is_constant(scale, np.abs(features).max(axis=0))] = 1.0
         self.feature_scale_ = scale
         self.fit_time_ = time.perf_counter() - start
         self._discard_checkpoint()

@@ -98,6 +98,11 @@ class Options:
         return f"one of {self.values}"
 
 
+def finite(low, closed="left", kind="any") -> Interval:
+    """A finite number ``>= low`` (``closed="neither"``: ``> low``)."""
+    return Interval(kind, low, math.inf, closed=closed)
+
+
 @dataclass(frozen=True)
 class Bool:
     """A boolean: ``True`` or ``False`` (numpy's ``np.bool_`` too), never a string or a

@@ -18,7 +18,7 @@ from skcontrast._estimator import (
     width,
 )
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Bool, Hidden, Interval, Options, Rule
+from skcontrast._validation import Bool, Hidden, Interval, Options, Rule, finite
 from skcontrast.nn.btsf import (
     FUSIONS,
     MISSING,
@@ -34,13 +34,11 @@ RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
 LR_SCHEDULES = ("constant", "cosine")
 
-
-_FINITE = [Interval("any", 0, math.inf)]
 # the training parameters, then the method's, in the order they are checked
 CONSTRAINTS = {
     **TRANSFORMER_CONSTRAINTS,
     # lr=None: the recipe's default learning rate (not named in the message)
-    "lr": [Interval("real", 0, math.inf, closed="neither"), Hidden(None)],
+    "lr": [finite(0, "neither", "real"), Hidden(None)],
     "recipe": [Options(RECIPES)],
     "swa": [Bool(), Hidden(None)],
     "ema_decay": [None, Interval("real", 0, 1, closed="neither")],
@@ -48,15 +46,13 @@ CONSTRAINTS = {
     "readout": [Options(READOUTS)],
     **INPUT_SCALES_CONSTRAINTS,
     "crop_length": [Interval("int", 2)],
-    "mask_ratio": [Interval("any", 0, 1)],
-    "temporal_weight": _FINITE,
-    "dropout": [Interval("any", 0, 1)],
-    "temperature": [Interval("any", 0, math.inf, closed="neither")],
+    **dict.fromkeys(("mask_ratio", "dropout"), [Interval("any", 0, 1)]),
+    "temporal_weight": [finite(0)],
+    "temperature": [finite(0, "neither")],
     **dict.fromkeys(("hidden_channels", "repr_dims"), width()),
     **dict.fromkeys(("temporal_size", "spectral_size"), width(high=1024)),
     "rank": width(high=256),  # features are rank * repr_dims wide
-    **dict.fromkeys(("temporal_depth", "spectral_depth"), width(0, MAX_DEPTH)),
-    "n_loops": width(0, 32),
+    **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), width(0, MAX_DEPTH)),
     "channel_independent": [Bool()],
     "fusion": [Options(FUSIONS)],
     "missing": [Options(MISSING)],

@@ -379,7 +379,7 @@ def test_integer_and_float64_input(panel):
         ({"fusion": "product"}, "fusion must be one of"),
         ({"spectrum": "phase"}, "spectrum must be one of"),
         ({"rank": 0}, r"rank must be an integer in \[1, 256\]"),
-        ({"n_loops": -1}, r"n_loops must be an integer in \[0, 32\]"),
+        ({"n_loops": -1}, r"n_loops must be an integer in \[0, 16\]"),
         ({"batch_size": 2.5}, "batch_size"),
         ({"n_iters": 5, "n_epochs": 2}, "not both"),
         ({"normalize": "minmax"}, "normalize must be one of"),

@@ -195,8 +195,15 @@ def test_the_flags_of_each_estimator():
         ["early_stopping", "mixed_precision", "standardize", "swa", "use_prototypes", "verbose"]
     )
     assert _flags(AimTSClassifier) == ["early_stopping", "mixed_precision", "verbose"]
-    # the forecaster and the detector have no flags
-    assert _flags(RepresentationForecaster) == _flags(RepresentationAnomalyDetector) == []
+    assert _flags(RepresentationForecaster) == ["lags"]
+    assert _flags(RepresentationAnomalyDetector) == []
+
+
+@pytest.mark.parametrize("cls", [RepresentationForecaster, RepresentationAnomalyDetector])
+def test_forecaster_and_detector_flags_refuse_strings(cls):
+    for flag in _flags(cls):
+        with pytest.raises(ValueError, match=f"{flag} must be a bool"):
+            validate_params(cls(**{flag: "False"}), cls._param_constraints)
 
 
 def test_numpy_bools_are_bools():
@@ -227,7 +234,7 @@ def test_rates_weights_and_temperatures_must_be_finite(cls, value):
         (BTSFTransformer, "hidden_channels", 4096), (BTSFTransformer, "repr_dims", 4096),
         (BTSFTransformer, "rank", 256), (BTSFTransformer, "temporal_size", 1024),
         (BTSFTransformer, "spectral_size", 1024), (BTSFTransformer, "temporal_depth", 16),
-        (BTSFTransformer, "spectral_depth", 16), (BTSFTransformer, "n_loops", 32),
+        (BTSFTransformer, "spectral_depth", 16), (BTSFTransformer, "n_loops", 16),
         (AimTSTransformer, "hidden_channels", 4096), (AimTSTransformer, "repr_dims", 8192),
         (AimTSTransformer, "projection_dims", 8192), (AimTSTransformer, "image_size", 512),
         (AimTSTransformer, "image_width", 256), (AimTSTransformer, "depth", 16),

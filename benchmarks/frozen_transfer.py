@@ -60,7 +60,7 @@ def run_dataset(job):
     from skcontrast import AimTSTransformer
 
     warnings.simplefilter("ignore")
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # beside other jobs on 2 cores (accuracy only; speed: --speed)
     name, data_dir, weights = job
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     X, y = _cap(np.asarray(X, np.float32), y)

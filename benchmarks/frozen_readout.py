@@ -283,7 +283,9 @@ def report():
               "later held-out sets (10)": NEW_SETS,
               "the first eleven sets, with self-ensembling": FIRST_ELEVEN}  # fmt: skip
     width = df.groupby("method").n_features.median()
-    lines = ["# Readouts of the frozen shipped encoder", "", stamp(), "",
+    lines = ["# Readouts of the frozen shipped encoder", "", stamp(), "Its data: "
+             "`python benchmarks/frozen_readout.py` (the run's log, with its own stamp: "
+             "results/frozen_readout.log).", "",
              "Mean accuracy over the splits (official split; two more stratified resamples "
              "for sets of at most 1,500 series; splits of more than 1,000 series subsampled "
              "to 1,000), `StandardScaler` + `LogisticRegression()`; "

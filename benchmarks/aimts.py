@@ -60,13 +60,16 @@ def probe_job(job):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
 
+    from variants import AimTSVariant  # use_prototypes, an ablation
+
     from skcontrast import AimTSTransformer
 
     name, variant, params, data_dir = job
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     params = {**budget_params(X), **params}
+    cls = AimTSVariant if "use_prototypes" in params else AimTSTransformer
     pipe = Pipeline(
-        [("rep", AimTSTransformer(random_state=0, **params)), ("clf", LogisticRegression())]
+        [("rep", cls(random_state=0, **params)), ("clf", LogisticRegression())]
     )
     start = time.perf_counter()
     pipe.fit(X, y)

@@ -27,7 +27,8 @@ from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p,
 QUICK = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ECG200", "CBF", "SyntheticControl",
          "DistalPhalanxTW", "Fungi", "BasicMotions", "InsectEPGSmallTrain", "DodgerLoopDay",
          "FreezerRegularTrain"]  # fmt: skip
-# name -> BTSFTransformer parameters, pinned to the values the rows were recorded with
+# name -> BTSFTransformer parameters (with variants.BTSFVariant's fusion, lr_schedule and
+# ema_decay, options the package no longer has), pinned to the values the rows were recorded with
 # (the defaults have moved since: 100 steps of 32 with either recipe, SWA on with crops;
 # then the crops recipe trained 200 steps and the paper's 100, 16 series each)
 B16 = dict(batch_size=16, n_iters=200)  # the crops recipe's budget when the rows were run
@@ -258,7 +259,8 @@ def _patched(rep, **parts):
 def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
     import torch
 
-    from skcontrast import BTSFTransformer
+    from variants import BTSFVariant  # BTSFTransformer with fusion, lr_schedule, ema_decay
+
     from skcontrast._data import check_panel, global_statistics
 
     done = (
@@ -277,7 +279,7 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                 params = dict(VARIANTS[variant])
                 augment = params.pop("augment", None)
                 instance = params.pop("instance", True)
-                rep = BTSFTransformer(random_state=seed, standardize=False, **params)
+                rep = BTSFVariant(random_state=seed, standardize=False, **params)
                 if augment is not None:
                     rep = augmented(rep, *augment)
                 if not instance:

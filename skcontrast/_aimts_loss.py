@@ -63,12 +63,20 @@ def _image_term(est, network, x, step, images, channels):
     return series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
 
 
-def aimts_loss(est, network, x, step, images: ImageContext | None):
+def prototype_contrast(z):
+    """``L_inter``: the prototypes of the two views (the mean of each view's augmented
+    projections, ``z`` of shape ``(2, A, B, T, d)``), contrasted hierarchically."""
+    prototypes = z.mean(dim=1)
+    return hierarchical_instance_contrast(prototypes[0], prototypes[1])
+
+
+def aimts_loss(est, network, x, step, images: ImageContext | None, inter=prototype_contrast):
     """``L_img`` alone during the warm-up, then ``L_img + w_inter L_inter + w_intra L_intra``.
 
     Returns the named terms ``{"image", "inter", "intra"}`` (weighted; their sum is the
     loss); ``"image"`` only with an image branch. Every random draw comes from
-    ``step.generator`` (torch's global generator if ``None``).
+    ``step.generator`` (torch's global generator if ``None``). ``inter`` computes
+    ``L_inter`` from the projections (benchmarks/variants.py passes an ablation).
     """
     terms = {}
     channels = None
@@ -93,14 +101,7 @@ def aimts_loss(est, network, x, step, images: ImageContext | None):
     h = network.timestep_features(_distributed.shard(views)).mean(dim=1)  # pool channels
     z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views))
     z = z.reshape(2, n_aug, B, T, -1)
-    if est.use_prototypes:
-        prototypes = z.mean(dim=1)  # per view: mean over its augmented projections
-        inter = hierarchical_instance_contrast(prototypes[0], prototypes[1])
-    else:  # ablation: contrast each augmentation with its counterpart directly
-        inter = torch.stack(
-            [hierarchical_instance_contrast(z[0, a], z[1, a]) for a in range(n_aug)]
-        ).mean()
     intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
-    terms["inter"] = est.inter_weight * inter
+    terms["inter"] = est.inter_weight * inter(z)
     terms["intra"] = est.intra_weight * intra
     return terms

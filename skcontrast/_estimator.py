@@ -130,6 +130,9 @@ class TorchTrainingMixin:
     # parameters added after weights files were written: name -> the value that gives the
     # behaviour of a file without it (skcontrast._persistence reads files with it)
     _params_added_later: dict = {}
+    # parameters removed from the package (moved to benchmarks/variants.py): name -> the
+    # value every estimator now has; a file that stores that value reads, another is refused
+    _params_removed: dict = {}
 
     # -- the training contract (see the module docstring) -----------------------------
     def _build_network(self, n_channels: int, n_timepoints: int | None) -> torch.nn.Module:

@@ -171,6 +171,16 @@ def _checked_params(cls, blob, path) -> dict:
     # a parameter added later: a file without it was written with the old behaviour
     params = {**cls._params_added_later,
               **{k: v for k, v in blob["params"].items() if k not in ENVIRONMENT}}  # fmt: skip
+    # a parameter removed since: the file's value must be the one every estimator now has
+    for key, kept in cls._params_removed.items():
+        if key in params and key not in defaults:
+            value = params.pop(key)
+            if not (type(value) is type(kept) and value == kept):
+                raise ValueError(
+                    f"{path!s}: {key}={value!r} in the weights file; {cls.__name__} no longer "
+                    f"has the parameter {key!r} (it always behaves as {key}={kept!r}). The "
+                    "option lives on in the benchmarks (benchmarks/variants.py)."
+                )
     unknown = sorted(map(str, set(params) - set(defaults)))
     if unknown:
         raise ValueError(

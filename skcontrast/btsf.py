@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 
 import numpy as np
 import torch
@@ -18,9 +17,8 @@ from skcontrast._estimator import (
     width,
 )
 from skcontrast._torch_utils import weight_average
-from skcontrast._validation import Bool, Hidden, Interval, Options, Rule, finite
+from skcontrast._validation import Bool, Hidden, Interval, Options, finite
 from skcontrast.nn.btsf import (
-    FUSIONS,
     MISSING,
     SPECTRA,
     BTSFNetwork,
@@ -32,7 +30,6 @@ __all__ = ["BTSFTransformer"]
 
 RECIPES = ("crops", "paper")
 READOUTS = ("multiscale", "fused")
-LR_SCHEDULES = ("constant", "cosine")
 
 # the training parameters, then the method's, in the order they are checked
 CONSTRAINTS = {
@@ -41,8 +38,6 @@ CONSTRAINTS = {
     "lr": [finite(0, "neither", "real"), Hidden(None)],
     "recipe": [Options(RECIPES)],
     "swa": [Bool(), Hidden(None)],
-    "ema_decay": [None, Interval("real", 0, 1, closed="neither")],
-    "lr_schedule": [Options(LR_SCHEDULES)],
     "readout": [Options(READOUTS)],
     **INPUT_SCALES_CONSTRAINTS,
     "crop_length": [Interval("int", 2)],
@@ -54,21 +49,12 @@ CONSTRAINTS = {
     "rank": width(high=256),  # features are rank * repr_dims wide
     **dict.fromkeys(("temporal_depth", "spectral_depth", "n_loops"), width(0, MAX_DEPTH)),
     "channel_independent": [Bool()],
-    "fusion": [Options(FUSIONS)],
     "missing": [Options(MISSING)],
     "spectrum": [Options(SPECTRA)],
 }
 
 
-def _ema_needs_averaging(est):
-    if est.ema_decay is not None and est.swa is False:
-        raise ValueError(
-            f"ema_decay={est.ema_decay!r} sets how the weights are averaged, but swa=False "
-            "turns the average off: pass swa=None, or ema_decay=None for the last weights."
-        )
-
-
-RULES = (*TRAINING_RULES, Rule("ema_decay", _ema_needs_averaging))
+RULES = TRAINING_RULES
 
 
 class BTSFTransformer(BaseContrastiveTransformer):
@@ -117,8 +103,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         zeroed after the input projection of the temporal encoder), as TS2Vec.
     temporal_weight : float, default=1.0
         ``recipe="crops"``: weight of the hierarchical contrast of the per-step temporal
-        features against the instance contrast of the fused representation (not used with
-        ``fusion="spectral"``, which has no temporal branch).
+        features against the instance contrast of the fused representation.
     readout : {"multiscale", "fused"}, default="multiscale"
         ``"fused"``: the paper's representation, ``sigmoid(...)`` of the fusion (``l * d``
         features). ``"multiscale"``: the fused representation's logits, plus the temporal
@@ -151,9 +136,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ``l``, the rank of the low-rank bilinear interaction; features are ``l * d`` wide.
     n_loops : int, default=3
         Rounds of bilinear fusion + S2T + T2S (0: one non-iterative bilinear fusion).
-    fusion : {"bilinear", "sum", "concat", "temporal", "spectral"}, default="bilinear"
-        ``"bilinear"`` is the method; the others are the paper's ablations: the sum or the
-        concatenation of both branches without interaction, or one branch alone.
     spectrum : {"complex", "magnitude"}, default="complex"
         Spectral input: real and imaginary parts of the FFT (keeps phase) or its
         log-magnitude.
@@ -208,18 +190,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ``recipe="paper"``.
     weight_decay : float, default=1e-4
         Adam weight decay.
-    lr_schedule : {"constant", "cosine"}, default="constant"
-        Learning rate over the steps: constant, or a cosine decay from ``lr`` to 0 over the
-        step budget.
     swa : bool or None, default=None
         Keep an equal-weight running average of the network's weights over all steps
         (stochastic weight averaging, as TS2Vec) and end with it; ``False`` ends with the
         last step's weights. ``None``: ``True`` with ``recipe="crops"``, ``False`` (the
         paper's setting) with ``recipe="paper"``.
-    ema_decay : float or None, default=None
-        In (0, 1): the weight average is exponential (EMA, ``avg = ema_decay * avg +
-        (1 - ema_decay) * weights`` after each step) instead of SWA's, also with ``swa=None``
-        (``swa=False`` is an error). ``0.99`` measured -0.2 points against SWA (notes).
     standardize : bool, default=True
         Standardise each output feature with its mean and standard deviation over the
         training series, so that linear models with default regularisation work well.
@@ -287,11 +262,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         recipe="crops", crop_length=256, mask_ratio=0.5, temporal_weight=1.0,
         readout="multiscale", input_scales=(1.0,), dropout=0.1, temperature=0.05,
         hidden_channels=64, repr_dims=128, temporal_depth=6, spectral_depth=3,
-        temporal_size=32, spectral_size=32, rank=8, n_loops=3, fusion="bilinear",
+        temporal_size=32, spectral_size=32, rank=8, n_loops=3,
         spectrum="complex", missing="interpolate", channel_independent=False,
         normalize=("zscore", "global"), batch_size=32, n_iters=None, n_epochs=None, max_time=None,
         early_stopping=False, checkpoint_path=None, checkpoint_every=50, n_iter_no_change=20,
-        tol=1e-3, lr=None, weight_decay=1e-4, lr_schedule="constant", swa=None, ema_decay=None,
+        tol=1e-3, lr=None, weight_decay=1e-4, swa=None,
         standardize=True, inference_batch_size=256, device="auto", mixed_precision=True,
         verbose=False, random_state=None,
     ):
@@ -312,7 +287,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.spectral_size = spectral_size
         self.rank = rank
         self.n_loops = n_loops
-        self.fusion = fusion
         self.spectrum = spectrum
         self.missing = missing
         self.channel_independent = channel_independent
@@ -328,9 +302,7 @@ class BTSFTransformer(BaseContrastiveTransformer):
         self.tol = tol
         self.lr = lr
         self.weight_decay = weight_decay
-        self.lr_schedule = lr_schedule
         self.swa = swa
-        self.ema_decay = ema_decay
         self.standardize = standardize
         self.inference_batch_size = inference_batch_size
         self.device = device
@@ -350,7 +322,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
             spectral_size=self.spectral_size,
             rank=self.rank,
             n_loops=self.n_loops,
-            fusion=self.fusion,
             spectrum=self.spectrum,
             missing=self.missing,
         )
@@ -364,22 +335,19 @@ class BTSFTransformer(BaseContrastiveTransformer):
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
     _bf16_cpu_inference = True  # 1.9x faster encoding, same probe accuracy (method notes)
     _param_constraints, _param_rules = CONSTRAINTS, RULES
+    # left the package (benchmarks/variants.py): files with the value kept still read
+    _params_removed = {"fusion": "bilinear", "lr_schedule": "constant", "ema_decay": None}
 
     def _learning_rate(self):
         if self.lr is not None:
             return self.lr
         return 1e-3 if self.recipe == "crops" else 3e-4
 
-    def _lr_factor(self, step, total):
-        if self.lr_schedule == "cosine" and total > 0:
-            return 0.5 * (1 + math.cos(math.pi * step / total))
-        return 1.0
-
     @contextlib.contextmanager
     def _training_context(self, network, panels, device, seed):
         """The weight average (SWA, checkpointed) of the fit."""
-        swa = self.swa if self.swa is not None else self.recipe == "crops" or bool(self.ema_decay)
-        with weight_average(network, swa, self.ema_decay) as averaged:
+        swa = self.swa if self.swa is not None else self.recipe == "crops"
+        with weight_average(network, swa) as averaged:
             self._fit_average = averaged
             try:
                 yield averaged
@@ -423,8 +391,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
         # need the whole series (pooled=True in transform_timesteps gives those)
         if not network.uses_temporal:
             raise ValueError(
-                f"{type(self).__name__}(fusion={self.fusion!r}) has no temporal encoder, so no "
-                "per-timestep features; use transform_timesteps(X, window=..., pooled=True)."
+                f"{type(self).__name__}: a network with fusion={network.fusion!r} has no "
+                "temporal encoder, so no per-timestep features; use "
+                "transform_timesteps(X, window=..., pooled=True)."
             )
         B, C, T = batch.shape
         h = network.temporal_encoder(self._instances(batch))  # (B or B*C, d, T)
@@ -445,6 +414,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         # default normalisation ensemble and more readout options
         return [
             tiny,
-            {**tiny, "fusion": "concat", "spectrum": "magnitude", "channel_independent": True,
+            {**tiny, "spectrum": "magnitude", "channel_independent": True,
              "input_scales": (1.0, 0.5), "normalize": ("zscore", "global")},  # fmt: skip
         ]

@@ -233,11 +233,14 @@ def test_recipe_wrappers_change_only_their_own_fit(bench):
     changes what the views see; neither leaks into other fits (the patched loss parts are
     restored after each step, and a clone is a plain estimator)."""
     import btsf_recipe
-    from _helpers import tiny_btsf
     from sklearn.base import clone
+    from variants import BTSFVariant
 
-    from skcontrast import _btsf_loss
+    from skcontrast import BTSFTransformer, _btsf_loss
     from skcontrast.nn.losses import info_nce
+
+    def tiny_btsf(**params):  # the benchmark's class: fusion="temporal" is an ablation
+        return BTSFVariant(**{**BTSFTransformer.get_test_params()[0], **params})
 
     dropout = _btsf_loss.dropout
     X = np.random.default_rng(0).standard_normal((12, 1, 40)).astype(np.float32)

@@ -73,12 +73,6 @@ def test_multivariate_sktime_container_and_channel_independent():
     assert F_ci.shape == (10, 6 * (2 * 4 + 7 * 4))
 
 
-def test_concat_fusion_doubles_the_width(panel):
-    X, _ = panel
-    assert features(tiny_btsf(fusion="concat", readout="fused").fit(X), X).shape == (12, 2 * 2 * 4)
-    assert features(tiny_btsf(fusion="concat").fit(X), X).shape == (12, 2 * 2 * 4 + 7 * 4)
-
-
 def test_standardize_false_gives_raw_sigmoid_features(panel):
     X, _ = panel
     F = features(tiny_btsf(standardize=False, readout="fused").fit(X), X)
@@ -376,7 +370,6 @@ def test_integer_and_float64_input(panel):
     [
         ({"dropout": 1.0}, "dropout"),
         ({"temperature": 0}, "temperature"),
-        ({"fusion": "product"}, "fusion must be one of"),
         ({"spectrum": "phase"}, "spectrum must be one of"),
         ({"rank": 0}, r"rank must be an integer in \[1, 256\]"),
         ({"n_loops": -1}, r"n_loops must be an integer in \[0, 16\]"),

@@ -9,12 +9,6 @@ from skcontrast._training import BatchSampler
 
 MAKERS = {
     "btsf": lambda **kw: BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **kw}),
-    "btsf_swa_cosine": lambda **kw: BTSFTransformer(
-        **{**BTSFTransformer.get_test_params()[0], "swa": True, "lr_schedule": "cosine", **kw}
-    ),
-    "btsf_ema": lambda **kw: BTSFTransformer(
-        **{**BTSFTransformer.get_test_params()[0], "ema_decay": 0.9, **kw}
-    ),
     "aimts": lambda **kw: AimTSTransformer(
         **{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}
     ),

@@ -319,7 +319,7 @@ def global_rng_scrambled(monkeypatch):
     "make",
     [
         lambda: tiny_aimts(n_iters=4, max_channels=1),
-        lambda: tiny_aimts(n_iters=4, image=None, use_prototypes=False),
+        lambda: tiny_aimts(n_iters=4, image=None),
         lambda: tiny_clf(n_iters=4),
         lambda: BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], "n_iters": 4}),
         lambda: BTSFTransformer(

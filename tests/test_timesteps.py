@@ -108,11 +108,6 @@ def test_bad_inputs_are_clear_errors(fitted, long_series):
         est.transform_timesteps(long_series, window=0)
     with pytest.raises(ValueError, match="infinite"):
         est.transform_timesteps(long_series.replace(long_series.iloc[3, 0], np.inf))
-    spectral = tiny_btsf(fusion="spectral").fit(
-        np.random.default_rng(0).standard_normal((8, 2, 40))
-    )
-    with pytest.raises(ValueError, match="no temporal encoder"):
-        spectral.transform_timesteps(long_series)
     from skcontrast import BTSFTransformer
     from skcontrast._base import NotFittedError
 

@@ -115,7 +115,7 @@ def test_rules_run_right_after_their_parameter():
          "BTSFTransformer: lr must be finite and > 0, got 'fast'."),
         (BTSFTransformer, {"n_iters": 2, "n_epochs": 2, "normalize": "x"},
          "BTSFTransformer: set n_iters or n_epochs, not both (got n_iters=2, n_epochs=2)."),
-        (BTSFTransformer, {"fusion": "spectral", "dropout": 2.0},
+        (BTSFTransformer, {"spectrum": "magnitude", "dropout": 2.0},
          "BTSFTransformer: dropout must be in [0, 1), got 2.0."),
         (AimTSTransformer, {"image": "photo"}, "AimTSTransformer: image must be one of "
          "('line', 'gasf', 'gadf', 'mtf', 'recurrence') or None, got 'photo'."),
@@ -192,7 +192,7 @@ def test_the_flags_of_each_estimator():
          "verbose"]
     )  # fmt: skip
     assert _flags(AimTSTransformer) == sorted(
-        ["early_stopping", "mixed_precision", "standardize", "swa", "use_prototypes", "verbose"]
+        ["early_stopping", "mixed_precision", "standardize", "swa", "verbose"]
     )
     assert _flags(AimTSClassifier) == ["early_stopping", "mixed_precision", "verbose"]
     assert _flags(RepresentationForecaster) == ["lags"]

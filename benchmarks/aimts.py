@@ -59,7 +59,6 @@ def probe_job(job):
     """AimTSTransformer (+ params) -> LogisticRegression on one dataset."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
-
     from variants import AimTSVariant  # use_prototypes, an ablation
 
     from skcontrast import AimTSTransformer

@@ -258,7 +258,6 @@ def _patched(rep, **parts):
 
 def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
     import torch
-
     from variants import BTSFVariant  # BTSFTransformer with fusion, lr_schedule, ema_decay
 
     from skcontrast._data import check_panel, global_statistics

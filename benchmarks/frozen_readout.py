@@ -142,7 +142,10 @@ def _pool(encoder, X, scale, biases, chunk=8192):
                 feats = {
                     "max": h.amax(-1),
                     "mean": h.mean(-1),
-                    "ppv": (h[:, :, None, :] > biases[layer][None, :, :, None]).float().mean(-1).flatten(1),
+                    "ppv": (h[:, :, None, :] > biases[layer][None, :, :, None])
+                    .float()
+                    .mean(-1)
+                    .flatten(1),
                 }
                 for pooling, f in feats.items():
                     parts.setdefault((layer, pooling), []).append(f.reshape(m, -1).numpy())
@@ -256,8 +259,9 @@ def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True):
         t = rocket(random_state=split).fit(X_rocket[tr])
         F_tr, F_te = np.asarray(t.transform(X_rocket[tr])), np.asarray(t.transform(X_rocket[te]))
         clf = RidgeClassifierCV(alphas=np.logspace(-3, 3, 10)).fit(F_tr, y_all[tr])
+        accuracy = float(np.mean(clf.predict(F_te) == y_all[te]))
         rows.append(dict(dataset=name, split=split, method=MINIROCKET, n_features=F_tr.shape[1],
-                         accuracy=float(np.mean(clf.predict(F_te) == y_all[te])), encode_s=np.nan))  # fmt: skip
+                         accuracy=accuracy, encode_s=np.nan))  # fmt: skip
     return rows
 
 
@@ -323,7 +327,8 @@ def report():
 
 
 def _md(table):
-    out = ["| readout | " + " | ".join(table.columns) + " |", "|---" * (len(table.columns) + 1) + "|"]
+    out = ["| readout | " + " | ".join(table.columns) + " |",
+           "|---" * (len(table.columns) + 1) + "|"]  # fmt: skip
     for idx, row in table.iterrows():
         cells = [f"{row['mean']:.3f}", f"{row.iloc[1]:+.1f}", row.iloc[2], f"{row['p']:.3g}",
                  f"{row.iloc[4]:.0f}"]  # fmt: skip

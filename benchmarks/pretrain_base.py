@@ -384,8 +384,8 @@ def main():
         return
     if args.corpus != "real" and not args.synthetic:
         parser.error("--corpus synthetic/both needs --synthetic N (series)")
-    panels, sources = build_corpus(args.data, real=args.corpus != "synthetic",
-                                   synthetic=args.synthetic if args.corpus != "real" else 0)  # fmt: skip
+    synthetic = args.synthetic if args.corpus != "real" else 0
+    panels, sources = build_corpus(args.data, real=args.corpus != "synthetic", synthetic=synthetic)
     total = sum(len(p) for p in panels)
     print(f"corpus: {len(panels)} datasets, {total} series", flush=True)
     for s in sources:

@@ -241,13 +241,17 @@ def make_synthetic_series(
     for name, value, low in (("n_series", n_series, 1), ("n_timepoints", n_timepoints, 2),
                              ("n_channels", n_channels, 1)):  # fmt: skip
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"make_synthetic_series: {name} must be an int >= {low}; got {value!r}.")
+            raise ValueError(
+                f"make_synthetic_series: {name} must be an int >= {low}; got {value!r}."
+            )
     if kind not in ("mixed", *FAMILIES):
         raise ValueError(
             f"make_synthetic_series: kind must be 'mixed' or one of {FAMILIES}; got {kind!r}."
         )
     if causal not in (None, True, False):
-        raise ValueError(f"make_synthetic_series: causal must be True, False or None; got {causal!r}.")
+        raise ValueError(
+            f"make_synthetic_series: causal must be True, False or None; got {causal!r}."
+        )
     rng = np.random.default_rng(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     if causal is None:
         mixed = np.ones(n_series, bool) if n_channels > 1 else rng.random(n_series) < 0.5

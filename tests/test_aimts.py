@@ -10,7 +10,6 @@ from skcontrast import AimTSTransformer
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
 
-
 # the tiny configuration's features per channel: readout="multi" at depth 1 reads the last
 # block (repr_dims=8) by mean and max, on the series and on its first difference
 WIDTH = 4 * 8

@@ -95,20 +95,7 @@ class BTSFVariant(BTSFTransformer):
     def _build_network(self, n_channels, n_timepoints):
         if self.fusion == "bilinear":
             return super()._build_network(n_channels, n_timepoints)
-        return BTSFNetwork(
-            in_channels=1 if self.channel_independent else n_channels,
-            hidden_channels=self.hidden_channels,
-            repr_dims=self.repr_dims,
-            temporal_depth=self.temporal_depth,
-            spectral_depth=self.spectral_depth,
-            temporal_size=self.temporal_size,
-            spectral_size=self.spectral_size,
-            rank=self.rank,
-            n_loops=self.n_loops,
-            fusion=self.fusion,
-            spectrum=self.spectrum,
-            missing=self.missing,
-        )
+        return BTSFNetwork(**self._network_kwargs(n_channels), fusion=self.fusion)
 
     def _lr_factor(self, step, total):
         if self.lr_schedule == "cosine" and total > 0:

@@ -312,7 +312,12 @@ class BTSFTransformer(BaseContrastiveTransformer):
         super().__init__()
 
     def _build_network(self, n_channels, n_timepoints):
-        return BTSFNetwork(
+        return BTSFNetwork(**self._network_kwargs(n_channels))
+
+    def _network_kwargs(self, n_channels):
+        """The ``BTSFNetwork`` arguments these parameters set (the benchmarks' variants add
+        their own)."""
+        return dict(
             in_channels=1 if self.channel_independent else n_channels,
             hidden_channels=self.hidden_channels,
             repr_dims=self.repr_dims,

@@ -153,3 +153,8 @@ def run_safely(run_dataset, job):
     except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
         print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
         return []
+
+
+def make(cls, **params):
+    """``cls(**params)``, options given by name (as the benchmarks' tables write them)."""
+    return cls(**cls._split_options(params))

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
 
 # the ten sets of the earlier classification table (its published AimTS numbers)
 DATASETS = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "BasicMotions",
@@ -67,9 +67,7 @@ def probe_job(job):
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     params = {**budget_params(X), **params}
     cls = AimTSVariant if "use_prototypes" in params else AimTSTransformer
-    pipe = Pipeline(
-        [("rep", cls(random_state=0, **params)), ("clf", LogisticRegression())]
-    )
+    pipe = Pipeline([("rep", make(cls, random_state=0, **params)), ("clf", LogisticRegression())])
     start = time.perf_counter()
     pipe.fit(X, y)
     fit = time.perf_counter() - start
@@ -102,7 +100,7 @@ def transfer_job(job):
     data_dir = Path(job)
     corpus = [load(name, data_dir)[0][0] for name in CORPUS]
     start = time.perf_counter()
-    encoder = AimTSTransformer(**PRETRAIN).fit(corpus)
+    encoder = make(AimTSTransformer, **PRETRAIN).fit(corpus)
     pretrain_s = time.perf_counter() - start
     path = Path(tempfile.mkdtemp()) / "aimts_corpus.pt"
     encoder.save_weights(path)

@@ -40,6 +40,7 @@ from _common import (
     dev_suite,
     load,
     machine,
+    make,
     run_safely,
     shape_of,
     wilcoxon_p,
@@ -82,8 +83,8 @@ def run_dataset(job):
     budget = {"max_channels": 4} if n_channels > 4 else {}
     rows = []
     for half_arm, whole_arm, params in encoders:
-        rep = AimTSTransformer(
-            normalize=("zscore", "global"), random_state=seed, **budget, **params
+        rep = make(
+            AimTSTransformer, normalize=("zscore", "global"), random_state=seed, **budget, **params
         )
         start = time.perf_counter()
         F_train = np.asarray(rep.fit_transform(X_train), dtype=float)

@@ -56,7 +56,7 @@ def self_ensembled(X):
     est = AimTSTransformer.load_weights(pretrained.weights_path("base"))
     # attribute writes: set_params would reset the fitted state; the standardisation
     # statistics are the base's (one scale): the probe standardises on its own
-    est.standardize, est.mixed_precision = False, False
+    est.standardize, est.options = False, {**(est.options or {}), "mixed_precision": False}
     out = {}
     for name, scales in SCALES.items():
         est.input_scales = scales

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
 
 PAPER = {"n_augmentations": 5, "crop_length": None, "image_width": 64}
 CONFIGS = {
@@ -88,7 +88,7 @@ def step_seconds(T, params, repeats=3):
     from skcontrast._images import ImageContext
 
     X = np.random.default_rng(0).standard_normal((64, 1, T)).astype("float32")
-    est = AimTSTransformer(device="cpu", random_state=0, **params)
+    est = make(AimTSTransformer, device="cpu", random_state=0, **params)
     network = est._build_network(1, T)
     optimizer = est._make_optimizer(network)
     images = ImageContext(est, network, [X], "cpu")
@@ -139,7 +139,7 @@ def quality_job(job):
     name, config, seed, data_dir = job
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     params = {**({"max_channels": 4} if X.shape[1] > 4 else {}), **CONFIGS[config]}
-    rep = AimTSTransformer(random_state=seed, device="cpu", **params)
+    rep = make(AimTSTransformer, random_state=seed, device="cpu", **params)
     pipe = Pipeline([("rep", rep), ("clf", LogisticRegression(max_iter=1000))])
     start = time.perf_counter()
     pipe.fit(X, y)

@@ -55,6 +55,8 @@ WINDOW = 201
 
 def detectors(methods, n_iters, device, n_channels, inference_batch_size=256):
     """name -> unfitted detector (a fresh one per series)."""
+    from _common import make
+
     from skcontrast import AimTSTransformer, BTSFTransformer, RepresentationAnomalyDetector
     from skcontrast._series_features import STEP_DEFAULTS
 
@@ -67,11 +69,11 @@ def detectors(methods, n_iters, device, n_channels, inference_batch_size=256):
             continue
         if method == "BTSF":  # the detector's default budget unless --n-iters says otherwise
             given = {k: v for k, v in common.items() if v is not None}
-            transformer = BTSFTransformer(**{**STEP_DEFAULTS, **given})
+            transformer = make(BTSFTransformer, **{**STEP_DEFAULTS, **given})
         else:
             # one 512-wide row per step: concatenating 38 channels would give 19,456 columns
             pooling = "concat" if n_channels <= 8 else "mean"
-            transformer = AimTSTransformer(**common, channel_pooling=pooling)
+            transformer = make(AimTSTransformer, **common, channel_pooling=pooling)
         for target in ("reconstruction", "next"):
             out[f"{method} + Ridge ({target})"] = dict(transformer=transformer, target=target)
     return {

@@ -125,7 +125,7 @@ def readout_features(rep, X, readout):
 
     rep.input_scales = (1.0,)
     if readout == "zscore+global bf16":
-        rep.readout, rep.mixed_precision = "multiscale", True
+        rep.readout, rep.options = "multiscale", {**(rep.options or {}), "mixed_precision": True}
         own = rep.normalize, rep.input_mean_, rep.input_scale_
         parts = []
         for how in ("zscore", "global"):
@@ -135,7 +135,7 @@ def readout_features(rep, X, readout):
         rep.normalize, rep.input_mean_, rep.input_scale_ = own
         return np.hstack(parts)
     if readout.startswith("scales "):
-        rep.readout, rep.mixed_precision = "multiscale", True
+        rep.readout, rep.options = "multiscale", {**(rep.options or {}), "mixed_precision": True}
         rep.input_scales = tuple(float(s) for s in readout.split()[1].split(","))
         return rep.transform(X).to_numpy()
     if readout in ("fused", "multiscale", "multiscale bf16"):
@@ -143,7 +143,7 @@ def readout_features(rep, X, readout):
         # "multiscale" encode in float32 (as recorded before bf16 became BTSF's CPU
         # default); "multiscale bf16" is the default, bf16 on a CPU with native bf16
         rep.readout = "fused" if readout == "fused" else "multiscale"
-        rep.mixed_precision = readout == "multiscale bf16"
+        rep.options = {**(rep.options or {}), "mixed_precision": readout == "multiscale bf16"}
         return rep.transform(X).to_numpy()
     net = rep.network_
 

@@ -41,6 +41,7 @@ from _common import (
     dev_suite,
     load,
     machine,
+    make,
     run_safely,
     shape_of,
     wilcoxon_p,
@@ -115,7 +116,7 @@ def make_model(method: str, seed: int, n_channels: int):
 
     params = {"n_iters": 0} if method == "BTSF untrained" else {}
     return Pipeline([
-        ("rep", BTSFTransformer(random_state=seed, **params)),
+        ("rep", make(BTSFTransformer, random_state=seed, **params)),
         ("clf", LogisticRegression()),  # default, as a user would
     ])  # fmt: skip
 

@@ -40,6 +40,7 @@ CONFIGS = {
 def worker(args):
     """One rank (run by torchrun): fit, time, and rank 0 writes a json line."""
     import torch
+    from _common import make
 
     from skcontrast import AimTSTransformer, BTSFTransformer, _distributed
 
@@ -54,13 +55,13 @@ def worker(args):
     common = dict(
         batch_size=args.batch_size, device=args.device, random_state=0, **CONFIGS[args.method]
     )
-    cls(n_iters=1, **common).fit(X)  # warm-up: allocator, kernels, process group
+    make(cls, n_iters=1, **common).fit(X)  # warm-up: allocator, kernels, process group
     times = {}
     for n_iters in (0, args.n_iters):
         if _distributed.is_distributed():
             torch.distributed.barrier()
         start = time.perf_counter()
-        est = cls(n_iters=n_iters, **common).fit(X)
+        est = make(cls, n_iters=n_iters, **common).fit(X)
         times[n_iters] = time.perf_counter() - start
     train_s = max(times[args.n_iters] - times[0], 1e-9)
     if _distributed.is_main():

@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine
+from _common import RESULTS, machine, make
 
 SHAPES = [(100, 100), (100, 500), (100, 2000), (1000, 100), (1000, 500), (1000, 2000)]
 
@@ -34,7 +34,7 @@ def job(shape, params):
 
     n, length = shape
     X = np.random.default_rng(0).standard_normal((n, 1, length)).cumsum(-1).astype(np.float32)
-    est = BTSFTransformer(random_state=0, **params)
+    est = make(BTSFTransformer, random_state=0, **params)
     start = time.perf_counter()
     est.fit(X)
     fit_s = time.perf_counter() - start

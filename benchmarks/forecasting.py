@@ -54,6 +54,8 @@ def load_etth1(data_dir: Path) -> pd.DataFrame:
 
 
 def make_transformer(method, n_iters, device, seed=0, batch_size=None):
+    from _common import make
+
     from skcontrast import AimTSTransformer, BTSFTransformer
 
     if method == "raw":
@@ -64,10 +66,14 @@ def make_transformer(method, n_iters, device, seed=0, batch_size=None):
 
     given = {k: v for k, v in dict(n_iters=n_iters, batch_size=batch_size).items() if v is not None}
     if method == "BTSF":  # the forecaster's default budget unless given
-        return BTSFTransformer(
-            **{**STEP_DEFAULTS, **given}, device=device, random_state=seed, verbose=False
+        return make(
+            BTSFTransformer,
+            **{**STEP_DEFAULTS, **given},
+            device=device,
+            random_state=seed,
+            verbose=False,
         )
-    return AimTSTransformer(**given, device=device, random_state=seed, verbose=False)
+    return make(AimTSTransformer, **given, device=device, random_state=seed, verbose=False)
 
 
 def run_method(method, y, n_iters, device, seed=0, batch_size=None):
@@ -111,8 +117,10 @@ def run_method(method, y, n_iters, device, seed=0, batch_size=None):
         truth = _targets(scaled, test_t, H).reshape(len(test_t), H, -1)
         if H == HORIZONS[0]:  # the benchmark path is the forecaster's own path
             np.testing.assert_allclose(
-                (own[: len(test_t)] - forecaster.mean_) / forecaster.scale_, pred,
-                rtol=1e-3, atol=1e-3,
+                (own[: len(test_t)] - forecaster.mean_) / forecaster.scale_,
+                pred,
+                rtol=1e-3,
+                atol=1e-3,
             )
         error = (pred - truth) * to_train_scale
         rows.append(dict(method=method, horizon=H, mse=float(np.mean(error**2)),

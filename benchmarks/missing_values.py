@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, make
 from btsf_recipe import DEV_CSV, QUICK
 
 CSV = RESULTS / "missing_values.csv"
@@ -93,7 +93,7 @@ def run_one(name, seed, variant, rate, data, csv, params):
 
         from skcontrast import BTSFTransformer
 
-        rep = BTSFTransformer(random_state=seed, missing=variant, **(params or {}))
+        rep = make(BTSFTransformer, random_state=seed, missing=variant, **(params or {}))
         model = Pipeline([("rep", rep), ("clf", LogisticRegression())])
     start = time.perf_counter()
     model.fit(X_train, y_train)

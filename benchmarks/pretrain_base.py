@@ -189,9 +189,7 @@ def build_corpus(data_dir: Path, real=True, synthetic=0, held_out=HELD_OUT):
     panels, sources = synthetic_panels(synthetic) if synthetic else ([], [])
     if not real:
         return panels, sources
-    names = [
-        n for n in [*BUNDLED, *EXTRA_BUNDLED, *UEA, *ucr_names(data_dir)] if n not in held_out
-    ]
+    names = [n for n in [*BUNDLED, *EXTRA_BUNDLED, *UEA, *ucr_names(data_dir)] if n not in held_out]
     items = [
         (n, _classification_files(n, data_dir), _load_classification(n, data_dir))
         for n in sorted(set(names))
@@ -230,9 +228,10 @@ def snapshot_path(tag: str, step: int) -> Path:
     return CACHE / f"pretrain_{tag}.step{step}.pt"
 
 
-def with_snapshots(tag: str, steps):
+def with_snapshots(tag: str, steps, progress=None):
     """An ``AimTSTransformer`` subclass that saves the series encoder's weights (a state
-    dict) after each of ``steps``: transfer against series seen, from one run."""
+    dict) after each of ``steps``: transfer against series seen, from one run; and calls
+    ``progress(steps_done)`` every 100 steps (the sitting log survives a kill)."""
     import torch
 
     from skcontrast import AimTSTransformer
@@ -244,6 +243,8 @@ def with_snapshots(tag: str, steps):
                 state = {k: v.detach().cpu().clone()
                          for k, v in network.series_encoder.state_dict().items()}  # fmt: skip
                 torch.save(state, snapshot_path(tag, step.index + 1))
+            if progress is not None and (step.index + 1) % 100 == 0:
+                progress(step.index + 1)
 
     SnapshotAimTS.__name__ = SnapshotAimTS.__qualname__ = "AimTSTransformer"
     return SnapshotAimTS
@@ -260,20 +261,31 @@ def pretrain(panels, params, checkpoint, threads, tag="base", snapshots=()):
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     CACHE.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    encoder = with_snapshots(tag, set(snapshots))(**params)
+    log = CACHE / f"pretrain_{tag}.sittings.json"
+    opened = len(json.loads(log.read_text())) if log.exists() else 0
+
+    def progress(steps):  # this sitting's entry, rewritten as it goes
+        write_sitting(log, opened, time.perf_counter() - start, steps, threads, "running")
+
+    cls = with_snapshots(tag, set(snapshots), progress)
+    encoder = cls(**cls._split_options(params))  # options by name
     try:
         encoder.fit(panels)
     except KeyboardInterrupt:  # the fit kept its checkpoint; nothing to write yet
         encoder.stop_reason_ = "interrupted"
-    return encoder, time.perf_counter() - start
-
-
-def record_sitting(log: Path, encoder, seconds, threads):
-    """Append this sitting (steps reached, wall time, threads, machine) to ``log``."""
-    sittings = json.loads(log.read_text()) if log.exists() else []
+    seconds = time.perf_counter() - start
     steps = len(getattr(encoder, "loss_history_", [])) or None
-    sittings.append({"wall_s": round(seconds, 1), "steps_reached": steps, "threads": threads,
-                     "stop": encoder.stop_reason_, "machine": machine()})  # fmt: skip
+    sittings = write_sitting(log, opened, seconds, steps, threads, encoder.stop_reason_)
+    return encoder, seconds, sittings
+
+
+def write_sitting(log: Path, index, seconds, steps, threads, stop):
+    """Write entry ``index`` of ``log`` (wall time, steps reached, threads, how it stopped,
+    machine); a sitting killed before its end keeps its last entry (``stop="running"``)."""
+    sittings = json.loads(log.read_text()) if log.exists() else []
+    entry = {"wall_s": round(seconds, 1), "steps_reached": steps, "threads": threads,
+             "stop": stop, "machine": machine()}  # fmt: skip
+    sittings[index : index + 1] = [entry]
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(json.dumps(sittings, indent=1))
     return sittings
@@ -399,9 +411,8 @@ def main():
     params = {**RECIPE, "n_iters": args.n_iters, **overrides}
     checkpoint = CACHE / f"pretrain_{args.tag}.ckpt"
     snapshots = [int(v) for v in args.snapshots.split(",") if v]
-    encoder, seconds = pretrain(panels, params, checkpoint, args.threads, args.tag, snapshots)
-    sittings = record_sitting(CACHE / f"pretrain_{args.tag}.sittings.json", encoder, seconds,
-                              args.threads)  # fmt: skip
+    encoder, seconds, sittings = pretrain(panels, params, checkpoint, args.threads, args.tag,
+                                          snapshots)  # fmt: skip
     if encoder.stop_reason_ in ("interrupted", "max_time"):
         print(f"sitting ended ({encoder.stop_reason_}) after {seconds:.0f} s; rerun the same "
               f"command to resume from {checkpoint}", flush=True)  # fmt: skip

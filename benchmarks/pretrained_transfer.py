@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
 from aimts import plot_bars, subset
 from pretrain_base import TRANSFER_VALIDATION
 
@@ -105,7 +105,7 @@ def run_dataset(job):
             }
         )
         features, seconds = _encode(
-            lambda s=seed: AimTSTransformer(random_state=s, **budget), X, X_test
+            lambda s=seed: make(AimTSTransformer, random_state=s, **budget), X, X_test
         )
         _probe(rows, name, METHODS[2], seed, features, y, y_test, LogisticRegression, seconds)
     # MiniRocket last: numba's thread pool slows torch in the same process

@@ -57,7 +57,8 @@ def job(args):
     before = peak_rss_mb()
     start = time.perf_counter()
     if step == "fit":
-        est = estimator_class(kind)(**SMALL[kind]).fit(X)
+        cls = estimator_class(kind)
+        est = cls(**cls._split_options(SMALL[kind])).fit(X)  # options by name
         est.save_weights(weights)
         out_mb = 0.0
     else:

@@ -68,7 +68,8 @@ btsf = BTSFTransformer(n_iters=200, random_state=0)
 # a smoke run.
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
     window = 64
-    btsf.set_params(hidden_channels=16, repr_dims=32, temporal_depth=4, n_iters=20)
+    btsf.set_params(hidden_channels=16, repr_dims=32, n_iters=20,
+                    options__temporal_depth=4)
     print("[docs build with SKCONTRAST_DOCS_FAST=1: a small network trained for a few "
           "steps; the numbers below are a smoke run, not those of the code shown]")
 # sphinx_gallery_end_ignore

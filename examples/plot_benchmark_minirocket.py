@@ -39,11 +39,12 @@ import os  # noqa: E402
 
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
     datasets = ["ItalyPowerDemand"]
-    btsf.set_params(hidden_channels=16, repr_dims=16, temporal_depth=3,
-                    spectral_depth=1, temporal_size=8, spectral_size=8, rank=4,
-                    n_iters=5)
-    aimts.set_params(hidden_channels=8, repr_dims=16, depth=2, projection_dims=8,
-                     image_size=16, image_width=4, batch_size=8, n_iters=3)
+    btsf.set_params(hidden_channels=16, repr_dims=16, rank=4, n_iters=5,
+                    options={"temporal_depth": 3, "spectral_depth": 1,
+                             "temporal_size": 8, "spectral_size": 8})
+    aimts.set_params(hidden_channels=8, repr_dims=16, depth=2, image_size=16,
+                     batch_size=8, n_iters=3,
+                     options={"projection_dims": 8, "image_width": 4})
     print("[docs build with SKCONTRAST_DOCS_FAST=1: tiny networks trained for a few "
           "steps on one dataset; the numbers below are a smoke run, not those of the "
           "code shown]")

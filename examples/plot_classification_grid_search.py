@@ -51,9 +51,9 @@ cv = StratifiedKFold(3, shuffle=True, random_state=0)
 import os  # noqa: E402
 
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
-    pipe.set_params(rep__hidden_channels=16, rep__repr_dims=16, rep__temporal_depth=3,
-                    rep__spectral_depth=1, rep__temporal_size=8, rep__spectral_size=8,
-                    rep__rank=4)
+    pipe.set_params(rep__hidden_channels=16, rep__repr_dims=16, rep__rank=4,
+                    rep__options={"temporal_depth": 3, "spectral_depth": 1,
+                                  "temporal_size": 8, "spectral_size": 8})
     param_grid = {"rep__n_iters": [0, 5], "clf__C": [0.1, 1.0, 10.0]}
     cv = StratifiedKFold(2, shuffle=True, random_state=0)
     print("[docs build with SKCONTRAST_DOCS_FAST=1: a tiny network, a smaller grid and "

@@ -35,8 +35,8 @@ X, y = load_gunpoint(split="train", return_type="numpy3D")
 # A small BTSF encoder and a linear probe; the grid varies the rank of the bilinear
 # fusion and the training budget.
 pipeline = make_pipeline(
-    BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1,
-                    batch_size=16, device="cpu", random_state=0),  # fmt: skip
+    BTSFTransformer(hidden_channels=8, repr_dims=8, batch_size=16, device="cpu",
+                    random_state=0, options={"temporal_depth": 2, "spectral_depth": 1}),
     LogisticRegression(max_iter=1000),
 )
 grid = {"btsftransformer__rank": [1, 2, 4], "btsftransformer__n_iters": [5, 20]}

@@ -58,7 +58,8 @@ btsf = BTSFTransformer(n_iters=200, random_state=0)
 # network, a few steps, a shorter ETTh1 stretch, and a note in the output that its
 # numbers are a smoke run.
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
-    btsf.set_params(hidden_channels=16, repr_dims=32, temporal_depth=4, n_iters=30)
+    btsf.set_params(hidden_channels=16, repr_dims=32, n_iters=30,
+                    options__temporal_depth=4)
     if name == "ETTh1":
         y = y.iloc[:4000]
         split, horizon, window = 3000, 24, 96

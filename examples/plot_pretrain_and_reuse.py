@@ -30,8 +30,8 @@ n_iters = {"pretrain": 60, "fine-tune": None}  # None: the classifier's default 
 import os  # noqa: E402
 
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
-    size = dict(hidden_channels=8, repr_dims=16, depth=2, projection_dims=8,
-                image_size=16, image_width=4, batch_size=8)
+    size = dict(hidden_channels=8, repr_dims=16, depth=2, image_size=16, batch_size=8,
+                options={"projection_dims": 8, "image_width": 4})
     n_iters = {"pretrain": 4, "fine-tune": 5}
     print("[docs build with SKCONTRAST_DOCS_FAST=1: a tiny network trained for a few "
           "steps; the numbers below are a smoke run, not those of the code shown]")

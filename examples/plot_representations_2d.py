@@ -39,8 +39,9 @@ import os  # noqa: E402
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
     for encoder in encoders.values():
         encoder.set_params(
-            hidden_channels=16, repr_dims=16, temporal_depth=3, spectral_depth=1,
-            temporal_size=8, spectral_size=8, rank=4,
+            hidden_channels=16, repr_dims=16, rank=4,
+            options={"temporal_depth": 3, "spectral_depth": 1, "temporal_size": 8,
+                     "spectral_size": 8},
             n_iters=min(encoder.n_iters, 10),
         )  # fmt: skip
     print("[docs build with SKCONTRAST_DOCS_FAST=1: tiny networks trained for a few "

@@ -6,10 +6,10 @@ Every estimator records its training loss at each step in ``loss_history_``, and
 stopped in ``stop_reason_`` (``"budget"``, ``"max_time"``, ``"early_stopping"``,
 ``"interrupted"``, or ``"single_series"`` when a transformer got one series and did not
 train). Plotting it is the first check of a training budget: here BTSF with a fixed
-budget and with ``early_stopping=True`` (stops once a moving average of the loss
-improves by less than ``tol`` for ``n_iter_no_change`` steps), and AimTS, whose loss
-starts with its warm-up epoch of the series-image loss alone. ``verbose=True`` shows the
-same loss live in a progress bar.
+budget and with the option ``early_stopping=True`` (stops once a moving average of the
+loss improves by less than ``tol`` for ``n_iter_no_change`` steps), and AimTS, whose
+loss starts with its warm-up epoch of the series-image loss alone. ``verbose=True``
+shows the same loss live in a progress bar.
 
 The step-to-step loss is noisy (each step sees another batch and other random views):
 early stopping judges a moving average, and a loose ``tol`` or a short
@@ -25,8 +25,8 @@ X, _ = load_UCR_UEA_dataset("ItalyPowerDemand", split="train", return_X_y=True,
                             return_type="numpy3D")
 estimators = {
     "BTSF, fixed budget": BTSFTransformer(n_iters=200, random_state=0),
-    "BTSF, early stopping": BTSFTransformer(n_iters=200, early_stopping=True,
-                                            random_state=0),
+    "BTSF, early stopping": BTSFTransformer(n_iters=200, random_state=0,
+                                            options={"early_stopping": True}),
     "AimTS": AimTSTransformer(n_iters=200, random_state=0),
 }
 # sphinx_gallery_start_ignore
@@ -39,12 +39,15 @@ if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
     for label, est in estimators.items():
         est.set_params(n_iters=20)
         if label == "AimTS":
-            est.set_params(hidden_channels=8, repr_dims=16, depth=2, projection_dims=8,
-                           image_size=16, image_width=4, batch_size=8)
+            est.set_params(hidden_channels=8, repr_dims=16, depth=2, image_size=16,
+                           batch_size=8, options__projection_dims=8,
+                           options__image_width=4)
         else:
-            est.set_params(hidden_channels=16, repr_dims=16, temporal_depth=3,
-                           spectral_depth=1, temporal_size=8, spectral_size=8, rank=4)
-    estimators["BTSF, early stopping"].set_params(n_iter_no_change=4, tol=0.01)
+            est.set_params(hidden_channels=16, repr_dims=16, rank=4,
+                           options__temporal_depth=3, options__spectral_depth=1,
+                           options__temporal_size=8, options__spectral_size=8)
+    estimators["BTSF, early stopping"].set_params(options__n_iter_no_change=4,
+                                                  options__tol=0.01)
     print("[docs build with SKCONTRAST_DOCS_FAST=1: tiny networks trained for 20 steps "
           "at most; the numbers below are a smoke run, not those of the code shown]")
 # sphinx_gallery_end_ignore

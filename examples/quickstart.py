@@ -39,9 +39,9 @@ import os  # noqa: E402
 
 if os.environ.get("SKCONTRAST_DOCS_FAST") == "1":
     pipe.set_params(
-        rep__hidden_channels=16, rep__repr_dims=16, rep__temporal_depth=3,
-        rep__spectral_depth=1, rep__temporal_size=8, rep__spectral_size=8, rep__rank=4,
-        rep__n_iters=10,
+        rep__hidden_channels=16, rep__repr_dims=16, rep__rank=4, rep__n_iters=10,
+        rep__options={"temporal_depth": 3, "spectral_depth": 1, "temporal_size": 8,
+                      "spectral_size": 8},
     )  # fmt: skip
     print("[docs build with SKCONTRAST_DOCS_FAST=1: a tiny network trained for a few "
           "steps; the numbers below are a smoke run, not those of the code shown]")

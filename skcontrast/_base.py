@@ -74,11 +74,11 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         "capability:inverse_transform": False,
     }
 
-    # parameters every subclass exposes, in __init__, with these names
+    # parameters every subclass exposes, in __init__, with these names (and ``options``,
+    # whose shared names are _estimator.SHARED_OPTIONS)
     _training_params = (
-        "normalize", "batch_size", "n_iters", "n_epochs", "max_time", "early_stopping",
-        "n_iter_no_change", "tol", "lr", "weight_decay", "standardize",
-        "inference_batch_size", "device", "mixed_precision", "verbose", "random_state",
+        "normalize", "batch_size", "n_iters", "max_time", "lr", "checkpoint_path",
+        "standardize", "device", "verbose", "random_state", "options",
     )  # fmt: skip
 
     # a method that can pretrain on several datasets of different shapes sets this

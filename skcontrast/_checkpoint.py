@@ -30,8 +30,15 @@ from skcontrast import _distributed
 FORMAT = "skcontrast.checkpoint"
 
 # parameters that do not change the steps of a fit: a fit may resume with other values
-# (input_scales: BTSF's readout only; no training step reads it)
-_NOT_FINGERPRINTED = ("verbose", "checkpoint_path", "checkpoint_every", "max_time", "input_scales")
+# (input_scales and readout: what transform reads out; no training step reads them)
+_NOT_FINGERPRINTED = (
+    "verbose",
+    "checkpoint_path",
+    "checkpoint_every",
+    "max_time",
+    "input_scales",
+    "readout",
+)
 # parameters naming a weights file: the file's content matters, not its name
 _WEIGHT_FILES = ("pretrained", "image_encoder")
 # stop reasons after which the fit is unfinished and its checkpoint kept to resume it
@@ -89,8 +96,9 @@ def canonical(key, value):
 
 
 def canonical_params(est) -> list:
-    """The fingerprinted parameters of ``est``, sorted, as canonical values."""
-    params = est.get_params(deep=False)
+    """The fingerprinted parameters of ``est``, sorted, as canonical values (options by
+    name, at the value in effect: the same fit whether an option is given or left)."""
+    params = est._effective_params()
     return sorted((k, canonical(k, v)) for k, v in params.items() if k not in _NOT_FINGERPRINTED)
 
 

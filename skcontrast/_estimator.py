@@ -100,6 +100,8 @@ MAX_DEPTH = 16
 def width(low=1, high=MAX_WIDTH):
     """An integer size in ``[low, high]`` (a network width or a number of positions)."""
     return [Interval("int", low, high, closed="both")]
+
+
 # self-ensembling over input resolutions (BaseContrastiveTransformer._readout), bounded: a
 # copy at s times the length costs s times an encoding (also checked in load_weights)
 INPUT_SCALES_CONSTRAINTS = {
@@ -109,6 +111,49 @@ INPUT_SCALES_CONSTRAINTS = {
 # attributes scikit-learn >= 1.9 sets on a pipeline step around its fit; sktime's
 # reset() (called first thing in fit) would delete them (sktime #10725, #11173)
 _SKLEARN_CALLBACK_ATTRS = ("_parent_callback_ctx", "_skl_callbacks")
+
+
+# the further options every torch-trained estimator takes through ``options`` (a dict):
+# training events and compute settings few fits change; name -> default. A method adds
+# its own (e.g. loss weights) in ``_option_defaults`` and may change a default.
+SHARED_OPTIONS = {
+    "n_epochs": None,
+    "weight_decay": 1e-4,
+    "early_stopping": False,
+    "n_iter_no_change": 20,
+    "tol": 1e-3,
+    "checkpoint_every": 50,
+    "inference_batch_size": 256,
+    "mixed_precision": True,
+}
+
+
+def _option_property(name):
+    def read(self):
+        return self._option(name)
+
+    read.__doc__ = f"The value of the option ``{name}`` in effect (read-only; set ``options``)."
+    return property(read)
+
+
+def _check_options(est):
+    """``options``: None or a dict whose keys are the estimator's option names."""
+    options = est.options
+    owner = type(est).__name__
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise ValueError(
+            f"{owner}: options must be None or a dict of option names to values, e.g. "
+            f"options={{'n_epochs': 5}}; got {options!r}."
+        )
+    unknown = sorted(map(repr, set(options) - set(est._option_defaults)))
+    if unknown:
+        raise ValueError(
+            f"{owner}: unknown options {', '.join(unknown)}; valid option names: "
+            f"{', '.join(est._option_defaults)} (constructor parameters are passed directly, "
+            "not in options)."
+        )
 
 
 class NotFittedError(_SkbaseNotFittedError, _SklearnNotFittedError):
@@ -127,6 +172,55 @@ class TorchTrainingMixin:
     _param_rules = TRAINING_RULES
     # True where one series is enough to take a training step (labels, not negatives)
     _trains_on_single_series = False
+    # the options (``options``: a dict) and their defaults; each is also a read-only
+    # attribute of the same name (the value in effect), so the code reads ``self.tol``
+    _option_defaults: dict = SHARED_OPTIONS
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in cls._option_defaults:
+            if not isinstance(getattr(cls, name, None), property):
+                setattr(cls, name, _option_property(name))
+
+    def _option(self, name):
+        """The value of option ``name`` in effect: ``options[name]``, else its default."""
+        options = self.options if isinstance(self.options, dict) else {}
+        return options.get(name, self._option_defaults[name])
+
+    def _effective_params(self) -> dict:
+        """The constructor parameters with ``options`` spread into every option's value in
+        effect: what a checkpoint fingerprints and a weights file stores (one flat table,
+        the same whether an option was given or left at its default)."""
+        params = self.get_params(deep=False)
+        params.pop("options", None)
+        return {**params, **{name: self._option(name) for name in self._option_defaults}}
+
+    def set_params(self, **params):
+        """Set parameters; ``options__<name>=value`` sets one option and keeps the others
+        (so a grid can search an option: ``{"rep__options__tol": [1e-3, 1e-4]}``)."""
+        nested = {k[len("options__"):]: params.pop(k) for k in list(params)
+                  if k.startswith("options__")}  # fmt: skip
+        if nested:
+            params["options"] = {**(params.get("options", self.options) or {}), **nested}
+        return super().set_params(**params)
+
+    @classmethod
+    def _split_options(cls, params: dict) -> dict:
+        """A flat table (``_effective_params``) as constructor parameters: option names
+        gathered into ``options`` (a flat name wins over the same name in an ``options``
+        it holds), those at their default left out."""
+        params = dict(params)
+        if not any(name in params for name in cls._option_defaults):
+            return params  # no option by name: ``options`` as given (the same object)
+        options = dict(params.pop("options", None) or {})
+        for name, default in cls._option_defaults.items():
+            if name in params:
+                options[name] = params.pop(name)
+            if name in options and type(options[name]) is type(default):
+                if options[name] == default:
+                    del options[name]
+        return {**params, "options": options or None}
+
     # parameters added after weights files were written: name -> the value that gives the
     # behaviour of a file without it (skcontrast._persistence reads files with it)
     _params_added_later: dict = {}
@@ -264,7 +358,9 @@ class TorchTrainingMixin:
         return self
 
     def _check_params(self):
-        """Validate the parameters against the estimator's table (called at fit)."""
+        """Validate the parameters against the estimator's table (called at fit); options
+        are checked by name, then by value in the same table."""
+        _check_options(self)
         validate_params(self, self._param_constraints, self._param_rules)
         if self.checkpoint_path:  # found now, not at the first save
             _distributed.on_main(_checkpoint.check_path, self.checkpoint_path, type(self).__name__)

@@ -56,7 +56,8 @@ def _stored_params(estimator):
     A ``random_state`` given as a ``RandomState`` instance cannot be stored; it is saved as
     ``None`` (it only matters for refitting, not for the stored weights).
     """
-    params = {k: v for k, v in estimator.get_params(deep=False).items() if k not in ENVIRONMENT}
+    # one flat table: options by name (files of every version read alike)
+    params = {k: v for k, v in estimator._effective_params().items() if k not in ENVIRONMENT}
     for key, value in params.items():
         if isinstance(value, (tuple, list)):  # e.g. input_scales; numpy scalars as Python's
             value = params[key] = tuple(v.item() if isinstance(v, np.generic) else v for v in value)
@@ -101,7 +102,7 @@ def load_weights(cls, path):
     blob = _read(cls, path)
     params = _checked_params(cls, blob, path)
     state, state_dict = _checked_state(cls, blob, path)
-    estimator = cls(**params)
+    estimator = cls(**cls._split_options(params))
     _check_estimator_params(estimator, path)
     network = _build_checked(estimator, state, state_dict, path)
     _check_fitted_arrays(estimator, network, state, path)
@@ -166,8 +167,9 @@ def _read(cls, path) -> dict:
 
 
 def _checked_params(cls, blob, path) -> dict:
-    """The file's parameters: known names, plain values of the default's kind."""
-    defaults = cls().get_params(deep=False)
+    """The file's parameters (one flat table, options by name): known names, plain values
+    of the default's kind."""
+    defaults = cls()._effective_params()
     # a parameter added later: a file without it was written with the old behaviour
     params = {**cls._params_added_later,
               **{k: v for k, v in blob["params"].items() if k not in ENVIRONMENT}}  # fmt: skip

@@ -24,6 +24,7 @@ from skcontrast._estimator import (
     INPUT_SCALES_CONSTRAINTS,
     MAX_DEPTH,
     MAX_WIDTH,
+    SHARED_OPTIONS,
     TRANSFORMER_CONSTRAINTS,
     width,
 )
@@ -99,30 +100,10 @@ class AimTSTransformer(BaseContrastiveTransformer):
         Width ``D`` of each channel's embedding.
     depth : int, default=10
         Residual blocks of the dilated encoder (dilation ``2**i``).
-    projection_dims : int, default=128
-        Output of the projection MLPs (``repr_dims -> 256 -> projection_dims``).
     image : {"line", "gasf", "gadf", "mtf", "recurrence"} or None, default="line"
         Images for the series-image contrast; ``None`` drops the image branch.
     image_size : int, default=64
         Pixels per channel cell; C channels fill a ``ceil(sqrt(C))`` square grid.
-    image_encoder : "scratch" or path, default="scratch"
-        ``"scratch"``: a ResNet-18 trained jointly. A path: a local torchvision-format
-        ResNet-18 state dict (e.g. ImageNet weights), loaded and frozen; each series' image
-        embedding is then computed once per fit.
-    image_width : int, default=32
-        ResNet-18 base width: 64 is the standard network (the paper's, and the only width
-        ImageNet weights fit); the default 32 is 4x cheaper and keeps a pretrained encoder
-        file under 20 MB (see "AimTS: method notes").
-    image_temperature : float, default=0.1
-        Temperature of the series-image loss (not published).
-    intra_temperature : float, default=0.1
-        Temperature of the intra-prototype loss (cosine similarity; not published).
-    mixup_weight : float, default=0.5
-        Weight of the geodesic-mixup hard-negative term (not published).
-    mixup_alpha : float, default=0.1
-        Mixing weights ``lambda ~ Beta(alpha, alpha)``.
-    inter_weight, intra_weight : float, default=0.9, 0.1
-        Weights of the inter- and intra-prototype losses.
     n_augmentations : int in [2, 5], default=2
         Augmentations per view and step, drawn from the five (the same ones in both views):
         a step costs in proportion. 5 is the paper's setting.
@@ -130,10 +111,6 @@ class AimTSTransformer(BaseContrastiveTransformer):
         The prototype contrast sees a random window of at most this many steps of each
         series, so a step's cost stops growing with series length (the image branch still
         sees whole series). ``None``: whole series, as the paper.
-    warmup_epochs : int, default=1
-        Epochs of the image loss alone before the full objective.
-    swa : bool, default=True
-        Use the running average of the encoder weights (after the warm-up).
     max_channels : int or None, default=None
         Pretrain each batch on a random subset of at most this many channels (a CPU budget
         knob: a step costs in proportion to channels x length x 10 augmented copies; the
@@ -162,26 +139,47 @@ class AimTSTransformer(BaseContrastiveTransformer):
         transformer, a ``save_weights`` file, or the name of an encoder shipped with the
         package (``"base"``; see ``skcontrast.pretrained.available()``). ``n_iters=0`` or
         ``n_epochs=0`` uses it as is, more continues training on this data.
-    normalize, batch_size, n_iters, n_epochs, max_time, early_stopping, checkpoint_path, \
-checkpoint_every, n_iter_no_change, tol, standardize, inference_batch_size, device, \
-mixed_precision, verbose, random_state
-        As in :class:`BTSFTransformer` (``normalize="global"`` fits per-channel statistics,
-        so the corpus and every panel transformed must share one channel count; with a
-        tuple and ``channel_pooling="concat"``, each channel's block of the row holds its
-        readout of each normalisation in turn; for one dataset, ``("zscore", "global")``
-        measured +1.3 points on the 43-set dev suite, +3.1 on the sets the archive leaves
-        raw: see the method notes; a chunk of ``inference_batch_size`` series is also
-        kept under ``inference_batch_size * 256`` channel-steps, since every channel is
-        encoded as its own series, and on a CPU under 8,192 (cache-sized, 1.6x faster at
-        2,000 points); ``mixed_precision=True`` also encodes in bf16 at ``transform`` on a
-        CPU with native bf16, AVX512-BF16 or AMX: twice as fast, the same probe accuracy;
-        training on a CPU stays float32); ``batch_size=16`` as the paper, ``n_iters=None``
-        means 30 steps (a CPU budget: one step encodes ``2 * n_augmentations`` augmented
-        copies of each series).
+    normalize, standardize, batch_size, n_iters, max_time, checkpoint_path, device, \
+verbose, random_state
+        As in :class:`BTSFTransformer`, with ``normalize="zscore"``, ``batch_size=16`` (the
+        paper's) and ``n_iters=None`` meaning 30 steps (a CPU budget: one step encodes
+        ``2 * n_augmentations`` augmented copies of each series). ``normalize="global"``
+        fits per-channel statistics, so the corpus and every panel transformed must share
+        one channel count; with a tuple and ``channel_pooling="concat"``, each channel's
+        block of the row holds its readout of each normalisation in turn; for one dataset,
+        ``("zscore", "global")`` measured +1.3 points on the 43-set dev suite, +3.1 on the
+        sets the archive leaves raw (method notes).
     lr : float, default=7e-4
         AdamW learning rate.
-    weight_decay : float, default=0.01
-        AdamW weight decay.
+    options : dict or None, default=None
+        Further options by name, as in :class:`BTSFTransformer`: the options every
+        estimator takes (user guide, "Options"), here with ``weight_decay=0.01`` (AdamW's)
+        and a chunk of ``inference_batch_size`` series also kept under
+        ``inference_batch_size * 256`` channel-steps (every channel is encoded as its own
+        series) and on a CPU under 8,192 (cache-sized, 1.6x faster at 2,000 points).
+        AimTS's own (the loss settings the paper does not publish were chosen by
+        measurement: method notes):
+
+        - ``projection_dims`` (int, default 128): output of the projection MLPs
+          (``repr_dims -> 256 -> projection_dims``).
+        - ``image_encoder`` ("scratch" or a path, default "scratch"): ``"scratch"``, a
+          ResNet-18 trained jointly; a path, a local torchvision-format ResNet-18 state
+          dict (e.g. ImageNet weights), loaded and frozen (each series' image embedding
+          is then computed once per fit).
+        - ``image_width`` (int, default 32): the ResNet-18's base width; 64 is the
+          standard network (the paper's, and the only width ImageNet weights fit); 32 is
+          4x cheaper and keeps a pretrained encoder file under 20 MB.
+        - ``image_temperature``, ``intra_temperature`` (float, default 0.1): temperatures
+          of the series-image and of the intra-prototype (cosine) losses.
+        - ``mixup_weight`` (float, default 0.5), ``mixup_alpha`` (default 0.1): weight of
+          the geodesic-mixup hard-negative term, and its mixing weights
+          ``lambda ~ Beta(alpha, alpha)``.
+        - ``inter_weight``, ``intra_weight`` (float, default 0.9 and 0.1): weights of the
+          inter- and intra-prototype losses.
+        - ``warmup_epochs`` (int, default 1): epochs of the image loss alone before the
+          full objective.
+        - ``swa`` (bool, default True): end with the running average of the encoder
+          weights (after the warm-up).
 
     Attributes
     ----------
@@ -203,8 +201,8 @@ input_mean_, input_scale_
     >>> from skcontrast import AimTSTransformer
     >>> rng = np.random.default_rng(0)
     >>> corpus = [rng.standard_normal((8, 1, 40)), rng.standard_normal((6, 3, 25))]
-    >>> small = dict(hidden_channels=8, repr_dims=16, depth=2, image_width=4, image_size=16,
-    ...              n_iters=3, random_state=0)
+    >>> small = dict(hidden_channels=8, repr_dims=16, depth=2, image_size=16, n_iters=3,
+    ...              random_state=0, options={"image_width": 4})
     >>> encoder = AimTSTransformer(**small).fit(corpus)
     >>> encoder.transform(rng.standard_normal((5, 2, 30))).shape  # 2 channels x 96 features
     (5, 192)
@@ -216,58 +214,44 @@ input_mean_, input_scale_
     # left the package (benchmarks/variants.py): files with the value kept still read
     _params_removed = {"use_prototypes": True}
     _param_constraints = CONSTRAINTS
+    _option_defaults = {
+        **SHARED_OPTIONS, "weight_decay": 0.01, "projection_dims": 128,
+        "image_encoder": "scratch", "image_width": 32, "image_temperature": 0.1,
+        "intra_temperature": 0.1, "mixup_weight": 0.5, "mixup_alpha": 0.1, "inter_weight": 0.9,
+        "intra_weight": 0.1, "warmup_epochs": 1, "swa": True,
+    }  # fmt: skip
 
     # fmt: off
     def __init__(
-        self, hidden_channels=64, repr_dims=512, depth=10, projection_dims=128, image="line",
-        image_size=64, image_encoder="scratch", image_width=32, image_temperature=0.1,
-        intra_temperature=0.1, mixup_weight=0.5, mixup_alpha=0.1, inter_weight=0.9,
-        intra_weight=0.1, n_augmentations=2, crop_length=256,
-        warmup_epochs=1, swa=True, max_channels=None, readout="multi", channel_pooling="concat",
-        input_scales=(1.0,), pretrained=None, normalize="zscore", batch_size=16, n_iters=None,
-        n_epochs=None, max_time=None, early_stopping=False, checkpoint_path=None,
-        checkpoint_every=50, n_iter_no_change=20, tol=1e-3, lr=7e-4, weight_decay=0.01,
-        standardize=True, inference_batch_size=256, device="auto", mixed_precision=True,
-        verbose=False, random_state=None,
+        self, hidden_channels=64, repr_dims=512, depth=10, image="line", image_size=64,
+        n_augmentations=2, crop_length=256, max_channels=None, readout="multi",
+        channel_pooling="concat", input_scales=(1.0,), pretrained=None, normalize="zscore",
+        standardize=True, batch_size=16, n_iters=None, max_time=None, lr=7e-4,
+        checkpoint_path=None, device="auto", verbose=False, random_state=None, options=None,
     ):
         # fmt: on
         self.hidden_channels = hidden_channels
         self.repr_dims = repr_dims
         self.depth = depth
-        self.projection_dims = projection_dims
         self.image = image
         self.image_size = image_size
-        self.image_encoder = image_encoder
-        self.image_width = image_width
-        self.image_temperature, self.intra_temperature = image_temperature, intra_temperature
-        self.mixup_weight, self.mixup_alpha = mixup_weight, mixup_alpha
-        self.inter_weight, self.intra_weight = inter_weight, intra_weight
         self.n_augmentations, self.crop_length = n_augmentations, crop_length
-        self.warmup_epochs = warmup_epochs
-        self.swa = swa
         self.max_channels = max_channels
         self.readout = readout
         self.channel_pooling = channel_pooling
         self.input_scales = input_scales
         self.pretrained = pretrained
         self.normalize = normalize
+        self.standardize = standardize
         self.batch_size = batch_size
         self.n_iters = n_iters
-        self.n_epochs = n_epochs
         self.max_time = max_time
-        self.early_stopping = early_stopping
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = checkpoint_every
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.lr = lr
-        self.weight_decay = weight_decay
-        self.standardize = standardize
-        self.inference_batch_size = inference_batch_size
+        self.checkpoint_path = checkpoint_path
         self.device = device
-        self.mixed_precision = mixed_precision
         self.verbose = verbose
         self.random_state = random_state
+        self.options = options
         super().__init__()
 
     def _default_n_iters(self, n_series):
@@ -370,8 +354,8 @@ input_mean_, input_scale_
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
         tiny = dict(
-            hidden_channels=4, repr_dims=8, depth=1, projection_dims=4, image_size=8,
-            image_width=2, batch_size=4, n_iters=2, device="cpu", random_state=0,
+            hidden_channels=4, repr_dims=8, depth=1, image_size=8, batch_size=4, n_iters=2,
+            device="cpu", random_state=0, options=dict(projection_dims=4, image_width=2),
         )  # fmt: skip
         return [
             tiny,

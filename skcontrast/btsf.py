@@ -12,6 +12,7 @@ from skcontrast._btsf_loss import btsf_loss
 from skcontrast._estimator import (
     INPUT_SCALES_CONSTRAINTS,
     MAX_DEPTH,
+    SHARED_OPTIONS,
     TRAINING_RULES,
     TRANSFORMER_CONSTRAINTS,
     width,
@@ -98,12 +99,6 @@ class BTSFTransformer(BaseContrastiveTransformer):
         ``recipe="crops"``: longest window a training view reads; longer series are
         trained on random windows of this length (the cost of a step does not grow with
         series length; ``transform`` still reads the whole series).
-    mask_ratio : float, default=0.5
-        ``recipe="crops"``: probability that a time step of a view is masked (its features
-        zeroed after the input projection of the temporal encoder), as TS2Vec.
-    temporal_weight : float, default=1.0
-        ``recipe="crops"``: weight of the hierarchical contrast of the per-step temporal
-        features against the instance contrast of the fused representation.
     readout : {"multiscale", "fused"}, default="multiscale"
         ``"fused"``: the paper's representation, ``sigmoid(...)`` of the fusion (``l * d``
         features). ``"multiscale"``: the fused representation's logits, plus the temporal
@@ -126,19 +121,10 @@ class BTSFTransformer(BaseContrastiveTransformer):
         Width of the convolutional encoders.
     repr_dims : int, default=128
         ``d``, the feature width of ``F_t`` and ``F_s``.
-    temporal_depth : int, default=6
-        Residual blocks (dilation ``2**i``) of the temporal encoder.
-    spectral_depth : int, default=3
-        Residual blocks of the spectral encoder.
-    temporal_size, spectral_size : int, default=32
-        ``m`` and ``n``, the positions the temporal and spectral features are max-pooled to.
     rank : int, default=8
         ``l``, the rank of the low-rank bilinear interaction; features are ``l * d`` wide.
     n_loops : int, default=3
         Rounds of bilinear fusion + S2T + T2S (0: one non-iterative bilinear fusion).
-    spectrum : {"complex", "magnitude"}, default="complex"
-        Spectral input: real and imaginary parts of the FFT (keeps phase) or its
-        log-magnitude.
     missing : {"interpolate", "mask"}, default="interpolate"
         Missing values (NaN): linearly interpolated before both encoders, or, as TS2Vec,
         masked (zero features after the temporal encoder's input projection; the spectral
@@ -163,55 +149,59 @@ class BTSFTransformer(BaseContrastiveTransformer):
         number of series. 100 steps of 32 matched 200 steps of 16 on the dev suite at 0.68x
         the fit (method notes, "Fewer, fuller steps").
     n_iters : int or None, default=None
-        Training steps. ``None`` (with ``n_epochs=None``): 100 (the paper states none;
+        Training steps. ``None`` (without the option ``n_epochs``): 100 (the paper states none;
         TS2Vec's budget for small data is 200 steps of 8). ``0`` skips training: the
         encoder keeps its seeded random initialisation, a useful baseline for what training
         adds. Over 100,000 training values, 600 steps of 16 (TS2Vec's) gained 1.6 points
         for 3x the fit of 200 (notes).
-    n_epochs : int or None, default=None
-        Training length in passes over the data instead of steps (``0``: no training).
     max_time : float or None, default=None
         Stop training after this many seconds.
-    early_stopping : bool, default=False
-        Stop when a moving average of the loss improves by less than ``tol`` (relative)
-        for ``n_iter_no_change`` steps.
     checkpoint_path : str, path or None, default=None
-        Save a training checkpoint here every ``checkpoint_every`` steps; a later ``fit`` with
-        the same data and parameters resumes from it and, on the CPU, ends with exactly the
-        weights of an uninterrupted fit. A checkpoint from another fit is a clear error. A
-        checkpoint exists to resume an unfinished fit: it is deleted when a fit ends, kept
-        when it was interrupted (Ctrl-C) or stopped by ``max_time``. Its folder must exist
-        (checked at the start of ``fit``).
-    checkpoint_every : int, default=50
-    n_iter_no_change : int, default=20
-    tol : float, default=1e-3
+        Save a training checkpoint here every ``checkpoint_every`` steps (an option, 50);
+        a later ``fit`` with the same data and parameters resumes from it and, on the CPU,
+        ends with exactly the weights of an uninterrupted fit. A checkpoint from another
+        fit is a clear error. A checkpoint exists to resume an unfinished fit: it is
+        deleted when a fit ends, kept when it was interrupted (Ctrl-C) or stopped by
+        ``max_time``. Its folder must exist (checked at the start of ``fit``).
     lr : float or None, default=None
         Adam learning rate; ``None``: 1e-3 with ``recipe="crops"`` (TS2Vec's), 3e-4 with
         ``recipe="paper"``.
-    weight_decay : float, default=1e-4
-        Adam weight decay.
-    swa : bool or None, default=None
-        Keep an equal-weight running average of the network's weights over all steps
-        (stochastic weight averaging, as TS2Vec) and end with it; ``False`` ends with the
-        last step's weights. ``None``: ``True`` with ``recipe="crops"``, ``False`` (the
-        paper's setting) with ``recipe="paper"``.
     standardize : bool, default=True
         Standardise each output feature with its mean and standard deviation over the
         training series, so that linear models with default regularisation work well.
-    inference_batch_size : int, default=256
-        Series encoded at a time by ``transform`` (bounds memory); on a CPU also at most
-        16,384 encoded time steps (cache-sized: 3x faster on 2,000-point series).
     device : str, default="auto"
         ``"auto"`` (CUDA, else MPS, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``.
-    mixed_precision : bool, default=True
-        bf16 autocast on CUDA; on a CPU with native bf16 (AVX512-BF16 or AMX) also for
-        encoding at ``transform`` (about twice as fast, the same probe accuracy; training on
-        the CPU stays float32). ``False``: float32 everywhere.
     verbose : bool, default=False
         Show a progress bar with the loss during ``fit``.
     random_state : int, RandomState or None, default=None
         Seed for weights, dropout and batch order. With an int, refits and transforms on
         the CPU are bitwise identical; the global RNG state is never changed.
+    options : dict or None, default=None
+        Further options by name, e.g. ``options={"early_stopping": True}``; each is also a
+        read-only attribute holding the value in effect (``est.tol``). The options every
+        estimator takes (``n_epochs``, ``weight_decay``, ``early_stopping``,
+        ``n_iter_no_change``, ``tol``, ``checkpoint_every``, ``inference_batch_size``,
+        ``mixed_precision``) are described once in the user guide ("Options"); here
+        ``weight_decay`` is 1e-4 (Adam's) and ``inference_batch_size`` series are also kept
+        under 16,384 encoded time steps on a CPU (cache-sized: 3x faster on 2,000-point
+        series). BTSF's own:
+
+        - ``swa`` (bool or None, default None): keep an equal-weight running average of
+          the network's weights over all steps (stochastic weight averaging, as TS2Vec)
+          and end with it; ``False`` ends with the last step's weights. ``None``: ``True``
+          with ``recipe="crops"``, ``False`` (the paper's setting) with ``recipe="paper"``.
+        - ``temporal_depth``, ``spectral_depth`` (int, default 6 and 3): residual blocks
+          (dilation ``2**i``) of the temporal and of the spectral encoder.
+        - ``temporal_size``, ``spectral_size`` (int, default 32): ``m`` and ``n``, the
+          positions the temporal and spectral features are max-pooled to.
+        - ``spectrum`` ("complex" or "magnitude", default "complex"): the spectral input,
+          the real and imaginary parts of the FFT (keeps phase) or its log-magnitude.
+        - ``mask_ratio`` (float, default 0.5): ``recipe="crops"``: probability that a time
+          step of a view is masked (its features zeroed after the temporal encoder's input
+          projection), as TS2Vec.
+        - ``temporal_weight`` (float, default 1.0): ``recipe="crops"``: weight of the
+          hierarchical contrast of the per-step temporal features against the instance
+          contrast of the fused representation.
 
     Attributes
     ----------
@@ -258,57 +248,36 @@ class BTSFTransformer(BaseContrastiveTransformer):
 
     # fmt: off
     def __init__(
-        self,
-        recipe="crops", crop_length=256, mask_ratio=0.5, temporal_weight=1.0,
-        readout="multiscale", input_scales=(1.0,), dropout=0.1, temperature=0.05,
-        hidden_channels=64, repr_dims=128, temporal_depth=6, spectral_depth=3,
-        temporal_size=32, spectral_size=32, rank=8, n_loops=3,
-        spectrum="complex", missing="interpolate", channel_independent=False,
-        normalize=("zscore", "global"), batch_size=32, n_iters=None, n_epochs=None, max_time=None,
-        early_stopping=False, checkpoint_path=None, checkpoint_every=50, n_iter_no_change=20,
-        tol=1e-3, lr=None, weight_decay=1e-4, swa=None,
-        standardize=True, inference_batch_size=256, device="auto", mixed_precision=True,
-        verbose=False, random_state=None,
+        self, recipe="crops", crop_length=256, readout="multiscale", input_scales=(1.0,),
+        dropout=0.1, temperature=0.05, hidden_channels=64, repr_dims=128, rank=8, n_loops=3,
+        missing="interpolate", channel_independent=False, normalize=("zscore", "global"),
+        standardize=True, batch_size=32, n_iters=None, max_time=None, lr=None,
+        checkpoint_path=None, device="auto", verbose=False, random_state=None, options=None,
     ):
         # fmt: on
         self.recipe = recipe
         self.crop_length = crop_length
-        self.mask_ratio = mask_ratio
-        self.temporal_weight = temporal_weight
         self.readout = readout
         self.input_scales = input_scales
         self.dropout = dropout
         self.temperature = temperature
         self.hidden_channels = hidden_channels
         self.repr_dims = repr_dims
-        self.temporal_depth = temporal_depth
-        self.spectral_depth = spectral_depth
-        self.temporal_size = temporal_size
-        self.spectral_size = spectral_size
         self.rank = rank
         self.n_loops = n_loops
-        self.spectrum = spectrum
         self.missing = missing
         self.channel_independent = channel_independent
         self.normalize = normalize
+        self.standardize = standardize
         self.batch_size = batch_size
         self.n_iters = n_iters
-        self.n_epochs = n_epochs
         self.max_time = max_time
-        self.early_stopping = early_stopping
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = checkpoint_every
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.lr = lr
-        self.weight_decay = weight_decay
-        self.swa = swa
-        self.standardize = standardize
-        self.inference_batch_size = inference_batch_size
+        self.checkpoint_path = checkpoint_path
         self.device = device
-        self.mixed_precision = mixed_precision
         self.verbose = verbose
         self.random_state = random_state
+        self.options = options
         super().__init__()
 
     def _build_network(self, n_channels, n_timepoints):
@@ -340,6 +309,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
     _layer_params = ("temporal_depth", "spectral_depth", "n_loops")
     _bf16_cpu_inference = True  # 1.9x faster encoding, same probe accuracy (method notes)
     _param_constraints, _param_rules = CONSTRAINTS, RULES
+    _option_defaults = {**SHARED_OPTIONS, "swa": None, "temporal_depth": 6, "spectral_depth": 3,
+                        "temporal_size": 32, "spectral_size": 32, "spectrum": "complex",
+                        "mask_ratio": 0.5, "temporal_weight": 1.0}  # fmt: skip
     # left the package (benchmarks/variants.py): files with the value kept still read
     _params_removed = {"fusion": "bilinear", "lr_schedule": "constant", "ema_decay": None}
 
@@ -411,14 +383,15 @@ class BTSFTransformer(BaseContrastiveTransformer):
     def get_test_params(cls, parameter_set="default"):
         """Tiny configurations for sktime's and the package's own tests."""
         tiny = dict(
-            hidden_channels=4, repr_dims=4, temporal_depth=1, spectral_depth=1,
-            temporal_size=3, spectral_size=3, rank=2, n_loops=1, batch_size=4, n_iters=2,
+            hidden_channels=4, repr_dims=4, rank=2, n_loops=1, batch_size=4, n_iters=2,
             normalize="zscore", device="cpu", random_state=0,
+            options=dict(temporal_depth=1, spectral_depth=1, temporal_size=3, spectral_size=3),
         )  # fmt: skip
         # the first: one readout (the package's tests count its width); the second: the
         # default normalisation ensemble and more readout options
         return [
             tiny,
-            {**tiny, "spectrum": "magnitude", "channel_independent": True,
+            {**tiny, "options": {**tiny["options"], "spectrum": "magnitude"},
+             "channel_independent": True,
              "input_scales": (1.0, 0.5), "normalize": ("zscore", "global")},  # fmt: skip
         ]

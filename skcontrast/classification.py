@@ -20,6 +20,7 @@ from skcontrast._data import (
 from skcontrast._estimator import (
     MAX_DEPTH,
     MAX_WIDTH,
+    SHARED_OPTIONS,
     TRAINING_CONSTRAINTS,
     TorchTrainingMixin,
     width,
@@ -54,21 +55,16 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
     normalize : {"zscore", None}, default="zscore"
     batch_size : int, default=16
     n_iters : int or None, default=None
-        Fine-tuning steps; ``None`` (with ``n_epochs=None``) means 100.
-    n_epochs, max_time, early_stopping, checkpoint_path, checkpoint_every, n_iter_no_change, tol
+        Fine-tuning steps; ``None`` (without the option ``n_epochs``) means 100.
+    max_time, checkpoint_path, device, verbose, random_state
         As in the transformers.
     lr : float, default=1e-4
         AdamW learning rate of the encoder (small: it is pretrained).
     head_lr : float, default=1e-3
         AdamW learning rate of the (fresh) linear head.
-    weight_decay : float, default=0.01
-    inference_batch_size : int, default=256
-    device : str, default="auto"
-    mixed_precision : bool, default=True
-        bf16 autocast on CUDA; also for prediction on a CPU with native bf16 (as
-        ``AimTSTransformer``).
-    verbose : bool, default=False
-    random_state : int, RandomState or None, default=None
+    options : dict or None, default=None
+        The options every estimator takes (user guide, "Options"), with
+        ``weight_decay=0.01`` (AdamW's) by default.
 
     Attributes
     ----------
@@ -121,6 +117,7 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         "depth": width(0, MAX_DEPTH),
     }
     _sklearn_estimator_type = "classifier"
+    _option_defaults = {**SHARED_OPTIONS, "weight_decay": 0.01}
 
     def __init__(
         self,
@@ -131,21 +128,14 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         normalize="zscore",
         batch_size=16,
         n_iters=None,
-        n_epochs=None,
         max_time=None,
-        early_stopping=False,
-        checkpoint_path=None,
-        checkpoint_every=50,
-        n_iter_no_change=20,
-        tol=1e-3,
         lr=1e-4,
         head_lr=1e-3,
-        weight_decay=0.01,
-        inference_batch_size=256,
+        checkpoint_path=None,
         device="auto",
-        mixed_precision=True,
         verbose=False,
         random_state=None,
+        options=None,
     ):
         self.pretrained = pretrained
         self.hidden_channels = hidden_channels
@@ -154,21 +144,14 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         self.normalize = normalize
         self.batch_size = batch_size
         self.n_iters = n_iters
-        self.n_epochs = n_epochs
         self.max_time = max_time
-        self.early_stopping = early_stopping
-        self.checkpoint_path = checkpoint_path
-        self.checkpoint_every = checkpoint_every
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
         self.lr = lr
         self.head_lr = head_lr
-        self.weight_decay = weight_decay
-        self.inference_batch_size = inference_batch_size
+        self.checkpoint_path = checkpoint_path
         self.device = device
-        self.mixed_precision = mixed_precision
         self.verbose = verbose
         self.random_state = random_state
+        self.options = options
         super().__init__()
         # sktime's BaseClassifier.__init__ sets these; scikit-learn expects fitted
         # attributes to exist only after fit (they are set again there)

@@ -106,8 +106,8 @@ class RepresentationAnomalyDetector(BaseDetector):
     >>> X = pd.DataFrame({"a": np.sin(t / 8), "b": np.cos(t / 8)})
     >>> X += 0.05 * rng.standard_normal(X.shape)
     >>> detector = RepresentationAnomalyDetector(
-    ...     BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=3, n_iters=5,
-    ...                     random_state=0),
+    ...     BTSFTransformer(hidden_channels=8, repr_dims=8, n_iters=5, random_state=0,
+    ...                     options={"temporal_depth": 3}),
     ...     window_length=32, target="next")
     >>> detector = detector.fit(X[:400])
     >>> X_test = X[400:].copy()

@@ -53,8 +53,8 @@ class RepresentationForecaster(BaseForecaster):
         With a transformer, the regressor also reads the raw lag window of
         ``window_length`` points beside ``r_t`` (the representation's columns scaled to
         unit variance on the training series, as the standardised lags); with the default
-        regressor, the lag window alone is kept instead where it scores better on the
-        validation tail (``inputs_``). ``False``: ``r_t`` alone, TS2Vec's and the BTSF
+        regressor, the lag window alone or ``r_t`` alone is kept instead where it scores
+        better on the validation tail (``inputs_``). ``False``: ``r_t`` alone, TS2Vec's and the BTSF
         paper's protocol. Ignored with ``"passthrough"``.
     regressor : scikit-learn regressor or None, default=None
         Maps a representation to the ``H x n_variables`` future values (multi-output).
@@ -84,10 +84,10 @@ class RepresentationForecaster(BaseForecaster):
     context_ : int
         Past points the representation at a cutoff reads.
     inputs_ : {"representation+lags", "representation", "lags"}
-        What the regressor reads. With ``lags=True`` and the default regressor, the lag
-        window alone where it scored a lower MSE than ``r_t`` with the lags on the
-        chronological validation tail (``HoldoutRidge``'s): the forecaster is then the
-        ``"passthrough"`` baseline, never worse than it on that tail.
+        What the regressor reads. With ``lags=True`` and the default regressor, whichever
+        of ``r_t`` with the lags, the lag window alone and ``r_t`` alone scored the lowest
+        MSE on the chronological validation tail (``HoldoutRidge``'s): never worse than
+        the ``"passthrough"`` baseline (the lag window alone) on that tail.
     mean_, scale_ : ndarray
         Training statistics of each variable.
 
@@ -97,8 +97,8 @@ class RepresentationForecaster(BaseForecaster):
     >>> from skcontrast import BTSFTransformer, RepresentationForecaster
     >>> y = load_airline()
     >>> forecaster = RepresentationForecaster(
-    ...     BTSFTransformer(hidden_channels=8, repr_dims=8, temporal_depth=2, n_iters=5,
-    ...                     random_state=0),
+    ...     BTSFTransformer(hidden_channels=8, repr_dims=8, n_iters=5, random_state=0,
+    ...                     options={"temporal_depth": 2}),
     ...     window_length=24)
     >>> forecaster = forecaster.fit(y, fh=[1, 2, 3])
     >>> forecaster.predict().shape
@@ -174,19 +174,30 @@ class RepresentationForecaster(BaseForecaster):
         return self
 
     def _fit_regressor(self, featurizer, features, targets):
-        """The regressor on ``r_t`` and the lag window, or (default regressor only) on the
-        lag window alone where that scores better on the chronological validation tail."""
+        """The regressor on ``r_t`` and the lag window, or (default regressor only) on
+        whichever of the three inputs (both, the lag window alone, ``r_t`` alone) scores
+        the lowest MSE on the chronological validation tail; ties keep the earlier."""
         regressor = HoldoutRidge() if self.regressor is None else clone(self.regressor)
         both = regressor.fit(features, targets)
         if not featurizer.lags or featurizer.transformer_ is None:
             return both, "representation" if featurizer.transformer_ is not None else "lags"
         if self.regressor is not None:
             return both, "representation+lags"
-        n_lags = self.window_length * len(featurizer.mean_)
-        lags_only = HoldoutRidge().fit(features[:, -n_lags:], targets)
-        if lags_only.validation_mse_.min() < both.validation_mse_.min():
-            return lags_only, "lags"
-        return both, "representation+lags"
+        candidates = [(both, "representation+lags")]
+        for inputs in ("lags", "representation"):
+            columns = self._input_columns(features, inputs, len(featurizer.mean_))
+            fitted = HoldoutRidge().fit(columns, targets)
+            candidates.append((fitted, inputs))
+        return min(candidates, key=lambda c: c[0].validation_mse_.min())
+
+    def _input_columns(self, features, inputs, n_vars):
+        """The columns of ``[r_t, lags]`` (``n_vars`` variables) that ``inputs`` reads."""
+        n_lags = self.window_length * n_vars
+        if inputs == "lags":
+            return features[:, -n_lags:]
+        if inputs == "representation":
+            return features[:, :-n_lags]
+        return features
 
     def _update(self, y, X=None, update_params=True):
         # new observations extend the context the next predict reads; no retraining.
@@ -240,8 +251,8 @@ class RepresentationForecaster(BaseForecaster):
     def _forecast_from(self, features):
         """(n, D) representations -> (n, H, C) forecasts on the original scale."""
         n_vars = len(self.mean_)
-        if self.inputs_ == "lags" and self.transformer_ is not None:  # the lag block alone
-            features = features[:, -self.window_length * n_vars :]
+        if self.transformer_ is not None and self.lags:  # the columns the regressor reads
+            features = self._input_columns(features, self.inputs_, n_vars)
         scaled = np.asarray(self.regressor_.predict(features)).reshape(
             len(features), self.horizon_, n_vars
         )

@@ -208,7 +208,8 @@ def _value(name, text, default):
 
 def parse_params(items, cls) -> dict:
     """``NAME=VALUE`` strings as constructor parameters of ``cls``, names and kinds checked."""
-    defaults = cls().get_params(deep=False)
+    defaults = cls()._effective_params()  # options by name, as constructor parameters
+    defaults.pop("options", None)
     settable = sorted(set(defaults) - set(OWN_OPTIONS))
     params = {}
     for item in items:
@@ -239,7 +240,7 @@ def build_estimator(args):
                   verbose=args.verbose)  # fmt: skip
     if args.lr is not None:
         params["lr"] = args.lr
-    est = cls(**params, **parse_params(args.param, cls))
+    est = cls(**cls._split_options({**params, **parse_params(args.param, cls)}))
     est._check_params()  # the estimator's own checks (and the checkpoint folder), now
     resolve_device(args.device)
     return est

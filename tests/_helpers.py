@@ -11,19 +11,25 @@ import pytest
 from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
 
 
+def _make(cls, overrides):
+    """``cls`` of its first test configuration with ``overrides`` (options by name too)."""
+    return cls(**cls._split_options({**cls.get_test_params()[0], **overrides}))
+
+
 def tiny_btsf(**overrides):
-    """A BTSFTransformer small enough to fit in well under a second."""
-    return BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **overrides})
+    """A BTSFTransformer small enough to fit in well under a second (``overrides`` may name
+    options directly, e.g. ``tol=0.1``)."""
+    return _make(BTSFTransformer, overrides)
 
 
 def tiny_aimts(**overrides):
     """An AimTSTransformer small enough to fit in about a second (with the image branch)."""
-    return AimTSTransformer(**{**AimTSTransformer.get_test_params()[0], **overrides})
+    return _make(AimTSTransformer, overrides)
 
 
 def tiny_clf(**overrides):
     """An AimTSClassifier small enough to fit in well under a second."""
-    return AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], **overrides})
+    return _make(AimTSClassifier, overrides)
 
 
 # -- process groups (test_distributed.py, test_pretrain.py) ---------------------------------

@@ -30,14 +30,11 @@ def configs():
             BTSFTransformer(
                 hidden_channels=8,
                 repr_dims=8,
-                temporal_depth=1,
-                spectral_depth=1,
-                temporal_size=3,
-                spectral_size=3,
                 rank=2,
                 n_loops=1,
                 lr=3e-3,
                 **common,
+                options=dict(temporal_depth=1, spectral_depth=1, temporal_size=3, spectral_size=3),
             ),
         ),
         (
@@ -46,11 +43,10 @@ def configs():
                 hidden_channels=4,
                 repr_dims=8,
                 depth=1,
-                projection_dims=4,
                 image=None,
-                swa=False,
                 lr=3e-3,
                 **common,
+                options=dict(projection_dims=4, swa=False),
             ),
         ),
         (
@@ -59,13 +55,11 @@ def configs():
                 hidden_channels=4,
                 repr_dims=8,
                 depth=1,
-                projection_dims=4,
                 image="line",
                 image_size=8,
-                image_width=2,
-                warmup_epochs=0,
                 lr=3e-3,
                 **common,
+                options=dict(projection_dims=4, image_width=2, warmup_epochs=0),
             ),
         ),
     ]
@@ -95,8 +89,12 @@ def main(out):
         # (the first fit stops on max_time, which keeps its checkpoint; a finished fit
         # would delete it)
         name, est = configs()[0]
-        est.set_params(n_iters=2, max_time=1e-9, checkpoint_path=f"{out}/other.ckpt",
-                       checkpoint_every=1).fit(data())  # fmt: skip
+        est.set_params(
+            n_iters=2,
+            max_time=1e-9,
+            checkpoint_path=f"{out}/other.ckpt",
+            options=dict(checkpoint_every=1),
+        ).fit(data())
         try:
             est.set_params(lr=1e-2).fit(data())
             message = "no error"

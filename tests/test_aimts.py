@@ -388,7 +388,7 @@ def test_input_scales_self_ensemble_each_channel(corpus, pooling, tmp_path):
     from skcontrast.nn.series import fill_missing, resample
 
     X = corpus[1].astype(np.float32)  # 8 series, 3 channels, 25 steps
-    exact = dict(standardize=False, mixed_precision=False, channel_pooling=pooling)
+    exact = dict(standardize=False, channel_pooling=pooling, options=dict(mixed_precision=False))
     plain = tiny_aimts(**exact).fit(X)
     multi = tiny_aimts(input_scales=(1.0, 2.0), **exact).fit(X)
     # the training is the same; per channel, the embedding of the copy at twice the length

@@ -238,10 +238,16 @@ def test_early_stopping_on_a_plateau(panel):
 def test_loss_decreases_with_training(panel):
     X, _ = panel
     small = dict(
-        hidden_channels=8, repr_dims=8, temporal_depth=2, spectral_depth=1, temporal_size=4,
-        spectral_size=4, rank=2, n_loops=1, batch_size=12, lr=3e-3, device="cpu",
+        hidden_channels=8,
+        repr_dims=8,
+        rank=2,
+        n_loops=1,
+        batch_size=12,
+        lr=3e-3,
+        device="cpu",
         random_state=0,
-    )  # fmt: skip
+        options=dict(temporal_depth=2, spectral_depth=1, temporal_size=4, spectral_size=4),
+    )
     t = BTSFTransformer(**small, n_iters=60, recipe="paper").fit(X)
     assert np.mean(t.loss_history_[-10:]) < 0.7 * np.mean(t.loss_history_[:5])
     # crops: a harder task (random crops, masks, temporal contrast), a slower descent

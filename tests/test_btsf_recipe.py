@@ -69,7 +69,7 @@ def test_hierarchical_contrast_prefers_aligned_views():
 
 def test_readouts_widths_and_paper_recipe(panel):
     X, _ = panel
-    exact = dict(standardize=False, mixed_precision=False)  # float32 on any CPU
+    exact = dict(standardize=False, options=dict(mixed_precision=False))  # float32 on any CPU
     fused = tiny_btsf(readout="fused", **exact).fit(X)
     multi = tiny_btsf(**exact).fit(X)
     # rank * repr_dims; multiscale adds the temporal features pooled at 1 + 2 + 4 positions
@@ -98,7 +98,7 @@ def test_resample_keeps_the_ends_and_the_line_between_samples():
 
 def test_input_scales_concatenate_the_readout_of_each_resampled_copy(panel, tmp_path):
     X, _ = panel
-    exact = dict(standardize=False, mixed_precision=False)
+    exact = dict(standardize=False, options=dict(mixed_precision=False))
     plain = tiny_btsf(**exact).fit(X)
     multi = tiny_btsf(input_scales=(1.0, 2.0), **exact).fit(X)
     F_plain, F_multi = plain.transform(X).to_numpy(), multi.transform(X).to_numpy()

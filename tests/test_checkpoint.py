@@ -3,16 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny_aimts, tiny_btsf, tiny_clf
 
-from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
+from skcontrast import BTSFTransformer
 from skcontrast._training import BatchSampler
 
 MAKERS = {
-    "btsf": lambda **kw: BTSFTransformer(**{**BTSFTransformer.get_test_params()[0], **kw}),
-    "aimts": lambda **kw: AimTSTransformer(
-        **{**AimTSTransformer.get_test_params()[0], "warmup_epochs": 1, **kw}
-    ),
-    "aimts_clf": lambda **kw: AimTSClassifier(**{**AimTSClassifier.get_test_params()[0], **kw}),
+    "btsf": lambda **kw: tiny_btsf(**kw),
+    "aimts": lambda **kw: tiny_aimts(**{"warmup_epochs": 1, **kw}),
+    "aimts_clf": lambda **kw: tiny_clf(**kw),
 }
 
 

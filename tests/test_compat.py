@@ -61,7 +61,7 @@ def test_grid_search_with_two_jobs_and_cross_val_score(panel):
     grid = GridSearchCV(
         pipe,
         {
-            "btsftransformer__spectrum": ["complex", "magnitude"],
+            "btsftransformer__options__spectrum": ["complex", "magnitude"],
             "logisticregression__C": [0.1, 1.0],
         },
         cv=cv,
@@ -69,7 +69,7 @@ def test_grid_search_with_two_jobs_and_cross_val_score(panel):
         error_score="raise",
     ).fit(X, y)
     assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
-    assert grid.best_params_["btsftransformer__spectrum"] in ("complex", "magnitude")
+    assert grid.best_params_["btsftransformer__options__spectrum"] in ("complex", "magnitude")
     scores = cross_val_score(pipe, X, y, cv=cv, error_score="raise")
     assert scores.shape == (3,) and np.isfinite(scores).all()
     # the same, sequentially, gives the same scores: workers are deterministic

@@ -15,9 +15,17 @@ pytestmark = pytest.mark.slow  # a local dask cluster and grid searches on it
 
 
 def tiny(**kw):
-    params = dict(hidden_channels=4, repr_dims=4, temporal_depth=1, spectral_depth=1,
-                  temporal_size=3, spectral_size=3, rank=2, n_loops=1, batch_size=8, n_iters=2,
-                  device="cpu", random_state=0)  # fmt: skip
+    params = dict(
+        hidden_channels=4,
+        repr_dims=4,
+        rank=2,
+        n_loops=1,
+        batch_size=8,
+        n_iters=2,
+        device="cpu",
+        random_state=0,
+        options=dict(temporal_depth=1, spectral_depth=1, temporal_size=3, spectral_size=3),
+    )
     return BTSFTransformer(**{**params, **kw})
 
 

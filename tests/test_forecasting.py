@@ -315,3 +315,26 @@ def test_lags_beside_the_representation_or_alone_by_validation():
     np.testing.assert_allclose(rolling[0], both.predict().to_numpy(), rtol=1e-5, atol=1e-5)
     with pytest.raises(ValueError, match="lags must be a bool"):
         RepresentationForecaster(lags="no").fit(train, fh=fh)
+
+
+def test_the_validation_tail_can_choose_the_representation_alone():
+    """Of r_t with the lags, the lags alone and r_t alone, the default regressor keeps the
+    input with the lowest validation-tail MSE: here r_t carries the target, the lag
+    columns are noise that only a fit on them can overfit."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    n, window = 240, 24
+    rep = rng.standard_normal((n, 4))
+    lags = rng.standard_normal((n, window))
+    targets = rep @ rng.standard_normal((4, 3)) + 1e-3 * rng.standard_normal((n, 3))
+    forecaster = RepresentationForecaster(tiny_btsf(), window_length=window)
+    featurizer = SimpleNamespace(lags=True, transformer_=object(), mean_=np.zeros(1))
+    regressor, inputs = forecaster._fit_regressor(featurizer, np.hstack([rep, lags]), targets)
+    assert inputs == "representation"
+    assert regressor.n_features_in_ == 4
+    # the lag window where it carries the target
+    regressor, inputs = forecaster._fit_regressor(
+        featurizer, np.hstack([rng.standard_normal((n, 4)), lags]), lags[:, -3:]
+    )
+    assert inputs == "lags" and regressor.n_features_in_ == window

@@ -59,8 +59,11 @@ def test_a_huge_config_is_refused_before_any_network_is_built(weights, tmp_path,
 def test_a_huge_layer_count_is_refused_before_building(weights, tmp_path):
     _, _, blob = weights
     path = edited(tmp_path, blob, params={**blob["params"], "temporal_depth": 200})
-    with pytest.raises(ValueError, match=r"weights file: .*temporal_depth must be an integer in "
-                       r"\[0, 16\], got 200"):
+    with pytest.raises(
+        ValueError,
+        match=r"weights file: .*temporal_depth must be an integer in "
+        r"\[0, 16\], got 200",
+    ):
         BTSFTransformer.load_weights(path)
     # past the parameter checks' bound too: widths beyond it are refused as parameters
     path = edited(tmp_path, blob, params={**blob["params"], "hidden_channels": 8000})
@@ -221,7 +224,10 @@ def test_another_pretrained_encoder_with_equal_parameters_does_not_resume(tmp_pa
     small = {**AimTSTransformer.get_test_params()[1], "n_iters": 1}
     first = AimTSTransformer(**small).fit(X)
     other = AimTSTransformer(**small).fit(X + 1)  # equal parameters, other weights
-    make = lambda **kw: AimTSTransformer(**{**small, **kw})  # noqa: E731
+
+    def make(**kw):
+        return AimTSTransformer(**AimTSTransformer._split_options({**small, **kw}))
+
     ckpt = str(tmp_path / "fit.ckpt")
     common = dict(n_iters=5, checkpoint_path=ckpt, checkpoint_every=1)
     _interrupted(make, X, monkeypatch, pretrained=first, **common)

@@ -108,12 +108,12 @@ class _MeanMatch(BaseContrastiveTransformer):
     """A minimal method: the three hooks a new method needs, every other default kept."""
 
     _training_params = BaseContrastiveTransformer._training_params
+    _option_defaults = {**BaseContrastiveTransformer._option_defaults, "mixed_precision": False,
+                        "weight_decay": 0.0}  # fmt: skip
 
-    def __init__(self, normalize="zscore", batch_size=4, n_iters=3, n_epochs=None, max_time=None,
-                 early_stopping=False, checkpoint_path=None, checkpoint_every=50,
-                 n_iter_no_change=20, tol=1e-3, lr=1e-2, weight_decay=0.0, standardize=True,
-                 inference_batch_size=256, device="cpu", mixed_precision=False, verbose=False,
-                 random_state=0):  # fmt: skip
+    def __init__(self, normalize="zscore", batch_size=4, n_iters=3, max_time=None,
+                 checkpoint_path=None, lr=1e-2, standardize=True, device="cpu", verbose=False,
+                 random_state=0, options=None):  # fmt: skip
         for name, value in list(locals().items()):
             if name not in ("self", "__class__"):
                 setattr(self, name, value)

@@ -26,10 +26,11 @@ def test_encoder_masks_missing_steps_after_the_input_projection():
 
 
 @pytest.mark.parametrize("make", [
-    lambda: BTSFTransformer(hidden_channels=16, repr_dims=16, temporal_depth=3, spectral_depth=2,
-                            temporal_size=8, spectral_size=8, rank=4, n_iters=20, random_state=0),
-    lambda: AimTSTransformer(hidden_channels=16, repr_dims=32, depth=3, image_width=4,
-                             image_size=16, n_iters=6, random_state=0),
+    lambda: BTSFTransformer(hidden_channels=16, repr_dims=16, rank=4, n_iters=20, random_state=0,
+                            options=dict(temporal_depth=3, spectral_depth=2, temporal_size=8,
+                                         spectral_size=8)),
+    lambda: AimTSTransformer(hidden_channels=16, repr_dims=32, depth=3, image_size=16,
+                             n_iters=6, random_state=0, options=dict(image_width=4)),
 ])  # fmt: skip
 def test_ten_percent_missing_keeps_features_finite_and_accuracy_close(make):
     X, y = load_UCR_UEA_dataset(

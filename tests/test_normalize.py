@@ -102,7 +102,7 @@ def test_channel_counts_must_match_the_statistics(levels):
 
 
 def test_a_tuple_trains_on_the_first_and_concatenates_each_readout(levels, tmp_path):
-    exact = dict(standardize=False, mixed_precision=False)
+    exact = dict(standardize=False, options=dict(mixed_precision=False))
     plain = tiny_btsf(**exact).fit(levels)
     both = tiny_btsf(normalize=("zscore", "global"), **exact).fit(levels)
     assert both.loss_history_ == plain.loss_history_  # training read the z-scored series

@@ -58,9 +58,17 @@ def test_pretrain_writes_an_encoder_that_pretrained_loads(corpus, tmp_path):
     assert main([str(corpus), "--out", str(out), "--n-iters", "3", *TINY]) == 0
     encoder = AimTSTransformer.load_weights(out)
     assert encoder.n_iters_ == 3
-    est = AimTSTransformer(pretrained=str(out), hidden_channels=4, repr_dims=8, depth=1,
-                           projection_dims=4, image=None, n_iters=1, batch_size=4,
-                           device="cpu")  # fmt: skip
+    est = AimTSTransformer(
+        pretrained=str(out),
+        hidden_channels=4,
+        repr_dims=8,
+        depth=1,
+        image=None,
+        n_iters=1,
+        batch_size=4,
+        device="cpu",
+        options=dict(projection_dims=4),
+    )
     assert est.fit_transform(ddp_worker.data()[:, :, :20]).shape[0] == 12
 
 

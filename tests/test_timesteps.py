@@ -80,7 +80,7 @@ def test_window_row_equals_encoding_that_window(fitted, long_series):
 def test_pooled_row_is_the_transform_of_the_trailing_window(fitted, long_series, monkeypatch):
     est = fitted["btsf"]
     # float32: bf16 kernels (a CPU with native bf16) round differently per batch size
-    monkeypatch.setattr(est, "mixed_precision", False)
+    monkeypatch.setattr(est, "options", {**(est.options or {}), "mixed_precision": False})
     R = est.transform_timesteps(long_series, pooled=True)
     window = long_series.to_numpy(np.float32)[400 - 39 : 401].T[None]
     np.testing.assert_allclose(R[400], est.transform(window).to_numpy()[0], rtol=1e-4, atol=1e-5)

@@ -11,7 +11,7 @@ from skcontrast._training import History, loss_and_terms
 
 
 def _tiny(cls, **kw):
-    return cls(**{**cls.get_test_params()[0], **kw})
+    return cls(**cls._split_options({**cls.get_test_params()[0], **kw}))
 
 
 def _check_terms(est, names):

@@ -69,7 +69,7 @@ IDS = [f"{cls.__name__}-{i}" for cls, i, _ in PANEL_ESTIMATORS]
 def _output(cls, params, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est = cls(**params).fit(X, y)
+        est = cls(**cls._split_options(params)).fit(X, y)
         if hasattr(est, "predict_proba"):
             return est.predict_proba(X)
         return est.transform(X).to_numpy()

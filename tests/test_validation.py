@@ -26,9 +26,20 @@ ESTIMATORS = [BTSFTransformer, AimTSTransformer, AimTSClassifier, Representation
               RepresentationAnomalyDetector]  # fmt: skip
 
 
+def _all_params(cls):
+    """The constructor parameters, with each option by name (the torch estimators')."""
+    est = cls()
+    return est._effective_params() if hasattr(est, "_effective_params") else est.get_params()
+
+
+def _build(cls, params):
+    """``cls(**params)``, options given by name (the torch estimators')."""
+    return cls(**cls._split_options(params)) if hasattr(cls, "_split_options") else cls(**params)
+
+
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_every_table_entry_is_a_parameter(cls):
-    params = set(cls().get_params(deep=False))
+    params = set(_all_params(cls))
     assert set(cls._param_constraints) <= params
     assert {"batch_size", "lr", "n_iters"} <= set(
         cls._param_constraints
@@ -129,7 +140,7 @@ def test_rules_run_right_after_their_parameter():
 )  # fmt: skip
 def test_estimator_messages(cls, params, message):
     base = cls.get_test_params()[0] if hasattr(cls, "_training_loss") else {}
-    est = cls(**{**base, **params})
+    est = _build(cls, {**base, **params})
     with pytest.raises(ValueError) as info:
         est._check_params()
     assert str(info.value) == message
@@ -153,7 +164,7 @@ def _flags(cls):
     """Every boolean parameter: a bool default, or a bool in the constraint table."""
     from skcontrast._validation import Bool
 
-    defaults = cls().get_params(deep=False)
+    defaults = _all_params(cls)
     declared = {
         p for p, allowed in cls._param_constraints.items()
         if any(isinstance(c, Bool) for c in allowed)
@@ -168,7 +179,7 @@ def _fit_small(est):
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_every_boolean_parameter_is_in_the_table(cls):
-    defaults = cls().get_params(deep=False)
+    defaults = _all_params(cls)
     flags = {p for p, v in defaults.items() if isinstance(v, bool)}
     assert flags <= set(cls._param_constraints), flags - set(cls._param_constraints)
 
@@ -181,7 +192,7 @@ def test_boolean_parameters_refuse_strings_numbers_and_none(cls, value):
     for flag in flags:
         if value is None and flag == "swa" and cls is BTSFTransformer:
             continue  # BTSF's swa=None: the recipe's default
-        est = cls(**{**cls.get_test_params()[0], flag: value})
+        est = _build(cls, {**cls.get_test_params()[0], flag: value})
         with pytest.raises(ValueError, match=f"{flag} must be a bool \\(True or False\\)"):
             _fit_small(est)
 
@@ -203,12 +214,13 @@ def test_the_flags_of_each_estimator():
 def test_forecaster_and_detector_flags_refuse_strings(cls):
     for flag in _flags(cls):
         with pytest.raises(ValueError, match=f"{flag} must be a bool"):
-            validate_params(cls(**{flag: "False"}), cls._param_constraints)
+            validate_params(_build(cls, {flag: "False"}), cls._param_constraints)
 
 
 def test_numpy_bools_are_bools():
-    est = BTSFTransformer(**{**BTSFTransformer.get_test_params()[0],
-                             "standardize": np.bool_(False), "swa": np.True_})  # fmt: skip
+    params = {**BTSFTransformer.get_test_params()[0], "standardize": np.bool_(False),
+              "swa": np.True_}  # fmt: skip
+    est = BTSFTransformer(**BTSFTransformer._split_options(params))
     _fit_small(est)
     assert est.is_fitted
 
@@ -223,7 +235,7 @@ def test_rates_weights_and_temperatures_must_be_finite(cls, value):
         AimTSClassifier: ["lr", "head_lr", "weight_decay"],
     }[cls]  # fmt: skip
     for name in names:
-        est = cls(**{**cls.get_test_params()[0], name: value})
+        est = _build(cls, {**cls.get_test_params()[0], name: value})
         with pytest.raises(ValueError, match=f"{name} must be finite and >=? 0, got"):
             _fit_small(est)
 
@@ -245,10 +257,10 @@ def test_rates_weights_and_temperatures_must_be_finite(cls, value):
 def test_network_sizes_have_an_upper_bound(cls, name, bound):
     """A size past the bound is refused at the start of fit, before any allocation."""
     for value in (bound + 1, 100_000, 2**62):
-        est = cls(**{**cls.get_test_params()[0], name: value})
+        est = _build(cls, {**cls.get_test_params()[0], name: value})
         with pytest.raises(ValueError, match=rf"{name} must be an integer in \[\d, {bound}\]"):
             _fit_small(est)
-    est = cls(**{**cls.get_test_params()[0], name: bound})
+    est = _build(cls, {**cls.get_test_params()[0], name: bound})
     est._check_params()  # the bound itself is accepted
 
 

@@ -124,7 +124,8 @@ def run_method(method, y, n_iters, device, seed=0, batch_size=None):
             )
         error = (pred - truth) * to_train_scale
         rows.append(dict(method=method, horizon=H, mse=float(np.mean(error**2)),
-                         mae=float(np.mean(np.abs(error))), alpha=ridge.alpha_, inputs=inputs,
+                         mae=float(np.mean(np.abs(error))), alpha=getattr(ridge, "alpha_", np.nan),
+                         inputs=inputs,
                          fit_s=fit_time, encode_s=encode_time,
                          n_features=features.shape[1]))  # fmt: skip
         examples[H] = (pred, truth)

@@ -350,5 +350,7 @@ if __name__ == "__main__":
         if (args.weights is None) != (args.tag is None):
             parser.error("--weights and --tag go together")
         print(stamp(" ".join(sys.argv)), flush=True)
-        readouts = args.readouts.split(",") if args.readouts else None
+        # comma-separated names; a name may hold a comma itself ("..., +diff")
+        given = args.readouts
+        readouts = None if not given else [given] if given in READOUTS else given.split(",")
         run_all(args.data, args.weights, readouts, args.tag)

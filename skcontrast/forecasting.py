@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
+from sklearn.linear_model import Ridge
 from sktime.forecasting.base import BaseForecaster
 
 from skcontrast._ridge import HoldoutRidge
@@ -53,9 +54,10 @@ class RepresentationForecaster(BaseForecaster):
         With a transformer, the regressor also reads the raw lag window of
         ``window_length`` points beside ``r_t`` (the representation's columns scaled to
         unit variance on the training series, as the standardised lags); with the default
-        regressor, the lag window alone or ``r_t`` alone is kept instead where it scores
-        better on the validation tail (``inputs_``). ``False``: ``r_t`` alone, TS2Vec's and the BTSF
-        paper's protocol. Ignored with ``"passthrough"``.
+        regressor, the lag window alone, ``r_t`` alone or the mean of those two forecasts
+        is kept instead where it scores better on the validation tail (``inputs_``).
+        ``False``: ``r_t`` alone, TS2Vec's and the BTSF paper's protocol. Ignored with
+        ``"passthrough"``.
     regressor : scikit-learn regressor or None, default=None
         Maps a representation to the ``H x n_variables`` future values (multi-output).
         ``None`` means :class:`~skcontrast.HoldoutRidge` (TS2Vec's protocol).
@@ -83,11 +85,13 @@ class RepresentationForecaster(BaseForecaster):
         ``H``, the number of steps the regressor predicts.
     context_ : int
         Past points the representation at a cutoff reads.
-    inputs_ : {"representation+lags", "representation", "lags"}
+    inputs_ : {"representation+lags", "representation", "lags", \
+"mean of lags and representation"}
         What the regressor reads. With ``lags=True`` and the default regressor, whichever
-        of ``r_t`` with the lags, the lag window alone and ``r_t`` alone scored the lowest
-        MSE on the chronological validation tail (``HoldoutRidge``'s): never worse than
-        the ``"passthrough"`` baseline (the lag window alone) on that tail.
+        of ``r_t`` with the lags, the lag window alone, ``r_t`` alone and the mean of the
+        last two forecasts (a forecast combination) scored the lowest MSE on the
+        chronological validation tail (``HoldoutRidge``'s): never worse than the
+        ``"passthrough"`` baseline (the lag window alone) on that tail.
     mean_, scale_ : ndarray
         Training statistics of each variable.
 
@@ -183,15 +187,32 @@ class RepresentationForecaster(BaseForecaster):
             return both, "representation" if featurizer.transformer_ is not None else "lags"
         if self.regressor is not None:
             return both, "representation+lags"
-        candidates = [(both, "representation+lags")]
+        n_vars = len(featurizer.mean_)
+        candidates = [(both, "representation+lags", both.validation_mse_.min())]
+        alone = {}
         for inputs in ("lags", "representation"):
-            columns = self._input_columns(features, inputs, len(featurizer.mean_))
-            fitted = HoldoutRidge().fit(columns, targets)
-            candidates.append((fitted, inputs))
-        return min(candidates, key=lambda c: c[0].validation_mse_.min())
+            fitted = HoldoutRidge().fit(self._input_columns(features, inputs, n_vars), targets)
+            alone[inputs] = fitted
+            candidates.append((fitted, inputs, fitted.validation_mse_.min()))
+        # the mean of the two forecasts (a forecast combination), scored on the same tail
+        n_val = int(round(HoldoutRidge().validation_size * len(features)))
+        tails = [
+            Ridge(alpha=model.alpha_).fit(columns[:-n_val], targets[:-n_val]).predict(
+                columns[-n_val:]
+            )
+            for inputs, model in alone.items()
+            for columns in [self._input_columns(features, inputs, n_vars)]
+        ]
+        mean_mse = float(np.mean((np.mean(tails, axis=0) - targets[-n_val:]) ** 2))
+        mean = _MeanForecast([(alone["lags"], "lags"), (alone["representation"], "representation")],
+                             self._input_columns, n_vars)  # fmt: skip
+        candidates.append((mean, "mean of lags and representation", mean_mse))
+        best = min(candidates, key=lambda c: c[2])  # ties keep the earlier
+        return best[0], best[1]
 
     def _input_columns(self, features, inputs, n_vars):
-        """The columns of ``[r_t, lags]`` (``n_vars`` variables) that ``inputs`` reads."""
+        """The columns of ``[r_t, lags]`` (``n_vars`` variables) that ``inputs`` reads (the
+        mean of two forecasts reads all and picks its own)."""
         n_lags = self.window_length * n_vars
         if inputs == "lags":
             return features[:, -n_lags:]
@@ -359,3 +380,16 @@ def _first_gap(index, spacing):
 def _describe_spacing(spacing):
     kind, step = spacing
     return f"{step}" if kind == "int" else f"one {step.freqstr!r} period"
+
+
+class _MeanForecast:
+    """The mean of fitted regressors' forecasts, each reading its own columns of
+    ``[r_t, lags]`` (the forecaster's ``inputs_="mean of lags and representation"``)."""
+
+    def __init__(self, parts, columns_of, n_vars):
+        self.parts, self._columns_of, self._n_vars = parts, columns_of, n_vars
+
+    def predict(self, X):
+        forecasts = [model.predict(self._columns_of(X, inputs, self._n_vars))
+                     for model, inputs in self.parts]  # fmt: skip
+        return np.mean(forecasts, axis=0)

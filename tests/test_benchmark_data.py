@@ -257,3 +257,42 @@ def test_recipe_wrappers_change_only_their_own_fit(bench):
     assert jittered.loss_history_ != plain.loss_history_
     assert _btsf_loss.dropout is dropout
     assert tiny_btsf(**params).fit(X).loss_history_ == plain.loss_history_
+
+
+@pytest.fixture
+def archive(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import anomaly_archive
+
+    return anomaly_archive
+
+
+def test_archive_top1_rule_period_and_families(archive):
+    """The archive's rule: the highest score after the prefix, inside the labelled region
+    (1-based) +-100 points; the discord's window is the training part's period."""
+    item = dict(train_end=1000, start=3001, end=3050)  # 0-based 3000..3049
+    scores = np.zeros(5000)
+    scores[500] = 9.0  # in the training prefix: never the answer
+    scores[3149] = 1.0  # 100 points after the region's end
+    assert archive.top1(scores, item) == (3149, True)
+    scores[3150] = 2.0
+    assert archive.top1(scores, item) == (3150, False)
+    scores[2900] = 3.0  # 100 points before its start
+    assert archive.top1(scores, item) == (2900, True)
+    t = np.arange(4000)
+    x = np.sin(2 * np.pi * t / 50) + 0.1 * np.random.default_rng(0).standard_normal(len(t))
+    assert archive.dominant_period(x) == 50
+    assert archive.dominant_period(np.zeros(100)) == 100  # no period: the default
+    assert archive.family_of("DISTORTED1sddb40") == "sddb"
+    assert archive.family_of("CIMIS44AirTemperature1") == "CIMIS"
+    assert archive.family_of("InternalBleeding16") == "InternalBleeding"
+
+
+def test_archive_files_parse(shared_data, archive):
+    items = archive.series_list(shared_data)
+    if not items:
+        pytest.skip("no UCR anomaly archive series in the data folder")
+    assert len({i["family"] for i in items}) == 13
+    for item in items[:3]:
+        x = archive.read_series(item["path"])
+        assert item["train_end"] < item["start"] <= item["end"] <= len(x)

@@ -265,12 +265,12 @@ def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True):
     return rows
 
 
-def run_all(data_dir, weights=None, readouts=None, tag=None):
-    """Every set (resumable); with ``tag``, the ``weights`` file's readouts go to their
-    own CSV (no MiniRocket rows: the main CSV has them)."""
+def run_all(data_dir, weights=None, readouts=None, tag=None, sets=None):
+    """Every set, or ``sets`` (resumable); with ``tag``, the ``weights`` file's readouts
+    go to their own CSV (no MiniRocket rows: the main CSV has them)."""
     csv = CSV if tag is None else RESULTS / f"frozen_readout_{tag}.csv"
     done = set(pd.read_csv(csv).dataset) if csv.exists() else set()
-    for name in SETS:
+    for name in sets or SETS:
         if name in done:
             continue
         start = time.perf_counter()
@@ -343,6 +343,8 @@ if __name__ == "__main__":
     parser.add_argument("--weights", help="another encoder: a save_weights file or a snapshot")
     parser.add_argument("--tag", help="names the CSV of --weights")
     parser.add_argument("--readouts", help="comma-separated names of READOUTS (default: all)")
+    parser.add_argument("--transfer-only", action="store_true",
+                        help="only the transfer-validation group (12 sets)")  # fmt: skip
     args = parser.parse_args()
     if args.report:
         report()
@@ -353,4 +355,5 @@ if __name__ == "__main__":
         # comma-separated names; a name may hold a comma itself ("..., +diff")
         given = args.readouts
         readouts = None if not given else [given] if given in READOUTS else given.split(",")
-        run_all(args.data, args.weights, readouts, args.tag)
+        sets = TRANSFER_VALIDATION if args.transfer_only else None
+        run_all(args.data, args.weights, readouts, args.tag, sets)

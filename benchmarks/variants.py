@@ -29,6 +29,7 @@ import torch
 from skcontrast import AimTSTransformer, BTSFTransformer
 from skcontrast._aimts_loss import aimts_loss
 from skcontrast._torch_utils import weight_average
+from skcontrast._training import FitState
 from skcontrast._validation import Bool, Interval, Options, Rule
 from skcontrast.nn.btsf import FUSIONS, BTSFNetwork
 from skcontrast.nn.losses import hierarchical_instance_contrast
@@ -111,11 +112,7 @@ class BTSFVariant(BTSFTransformer):
             return
         swa = True if self.swa is None else self.swa
         with weight_average(network, swa, self.ema_decay) as averaged:
-            self._fit_average = averaged
-            try:
-                yield averaged
-            finally:
-                del self._fit_average
+            yield FitState(checkpointed=averaged)
 
 
 def _per_augmentation_contrast(z):
@@ -141,5 +138,5 @@ class AimTSVariant(AimTSTransformer):
         if self.use_prototypes:
             return super()._training_loss(network, batch, step)
         return aimts_loss(
-            self, network, batch, step, self._fit_extras.images, inter=_per_augmentation_contrast
+            self, network, batch, step, step.fit.images, inter=_per_augmentation_contrast
         )

@@ -14,9 +14,11 @@ training contract (each has a default where one makes sense):
 ``_make_optimizer(network)``
     The optimiser (default: Adam at ``_learning_rate()`` with ``weight_decay``).
 ``_training_context(network, panels, device, seed)``
-    A context manager around the training loop (default: nothing): prepares what the
-    objective needs, yields extra state to checkpoint (a module, or ``None``) and finishes
-    the network after the loop (e.g. loads a weight average).
+    A context manager around the training loop (default: yields ``None``): prepares what
+    the objective needs and yields it as a ``_training.FitState`` (its ``checkpointed``
+    module, e.g. a weight average, is saved with the network); the hooks read it as
+    ``step.fit``, so fit-time state never sits on the estimator. On exit it finishes the
+    network (e.g. loads the weight average).
 ``_after_step(network, step)``
     Runs after every optimiser step (default: nothing).
 ``_lr_factor(step, total)``
@@ -253,7 +255,8 @@ class TorchTrainingMixin:
 
     @contextlib.contextmanager
     def _training_context(self, network, panels, device, seed):
-        """Around the training loop: yields the extra state to checkpoint (a module) or None."""
+        """Around the training loop: yields a ``_training.FitState`` (the fit-time state the
+        step hooks read as ``step.fit``, and a module to checkpoint) or None."""
         yield None
 
     def _after_step(self, network, step):
@@ -312,10 +315,8 @@ class TorchTrainingMixin:
 
     def _train(self, network, panels, device, seed, targets=None):
         """Optimise the network; returns (``_training.History``, stop reason)."""
-        with self._training_context(network, panels, device, seed) as extra_state:
-            history, reason = run_training(
-                self, network, panels, device, seed, extra_state, targets
-            )
+        with self._training_context(network, panels, device, seed) as fit:
+            history, reason = run_training(self, network, panels, device, seed, fit, targets)
         # Ctrl-C: the fit completes the fitted state, then re-raises (_raise_if_interrupted)
         self._interruption = history.interruption
         return history, reason

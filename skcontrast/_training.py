@@ -26,6 +26,16 @@ from skcontrast._torch_utils import STREAM_TRAINING, autocast, torch_generator
 
 
 @dataclass
+class FitState:
+    """What a method's ``_training_context`` yields for one fit: the step hooks read it as
+    ``step.fit`` (fit-time state stays off the estimator), and ``checkpointed`` (a module,
+    e.g. a weight average, or None) is saved and resumed with the network. A method adds
+    its own fields in a subclass."""
+
+    checkpointed: torch.nn.Module | None = None
+
+
+@dataclass
 class Step:
     """What a loss function may need to know about the current step."""
 
@@ -39,6 +49,8 @@ class Step:
     generator: torch.Generator | None = None
     # the batch's labels (on the CPU) when the fit has targets (fine-tuning), else None
     targets: torch.Tensor | None = None
+    # what the method's _training_context yielded (a FitState, or None)
+    fit: FitState | None = None
 
 
 class BatchSampler:
@@ -255,9 +267,10 @@ def min_batch_size(est, world: int, sizes) -> int:
 class _TrainingRun:
     """The state of one training loop: network, optimiser, sampler, generators, history."""
 
-    def __init__(self, est, network, panels, device, seed, extra_state, targets):
+    def __init__(self, est, network, panels, device, seed, fit, targets):
         self.est, self.network, self.device = est, network, device
-        self.extra_state, self.targets = extra_state, targets
+        self.fit, self.targets = fit, targets
+        self.extra_state = None if fit is None else fit.checkpointed
         self.name = type(est).__name__
         self.distributed = _distributed.is_distributed()
         self.rng = np.random.default_rng(seed)
@@ -330,7 +343,8 @@ class _TrainingRun:
         batch = self.tensors[d][torch.from_numpy(idx)].to(self.device, non_blocking=True)
         targets = None if self.targets is None else self.targets[d][torch.from_numpy(idx)]
         step = Step(
-            len(self.history), self.sampler.steps_per_epoch, d, idx, self.generator, targets
+            len(self.history), self.sampler.steps_per_epoch, d, idx, self.generator, targets,
+            self.fit,
         )
         try:
             with autocast(self.device, self.est.mixed_precision):
@@ -407,7 +421,7 @@ class _TrainingRun:
             _distributed.average_buffers(self.extra_state)
 
 
-def run_training(est, network, panels, device, seed, extra_state=None, targets=None):
+def run_training(est, network, panels, device, seed, fit=None, targets=None):
     """Optimise ``est._training_loss(network, batch, step)`` over batches of ``panels``.
 
     Returns ``(history, why it stopped)``: a :class:`History` (the loss per step and its
@@ -423,16 +437,18 @@ def run_training(est, network, panels, device, seed, extra_state=None, targets=N
     optimiser, whose learning rates are scaled by ``est._lr_factor(step, total)`` at each
     step (a schedule).
     On CUDA out-of-memory the batch size is halved and the step retried, with a warning.
-    With ``est.checkpoint_path``, everything a step depends on (and ``extra_state``, a module
-    such as a weight average) is saved every ``est.checkpoint_every`` steps, between steps,
-    and a matching checkpoint found at the start is resumed.
+    ``fit`` is what the method's ``_training_context`` yielded (a :class:`FitState` or
+    None), handed to the hooks as ``step.fit``.
+    With ``est.checkpoint_path``, everything a step depends on (and ``fit.checkpointed``, a
+    module such as a weight average) is saved every ``est.checkpoint_every`` steps, between
+    steps, and a matching checkpoint found at the start is resumed.
 
     Inside a ``torch.distributed`` process group (see ``skcontrast._distributed``) every
     rank draws the same global batch; the objective encodes its shard and gathers the
     embeddings, gradients are averaged over the ranks, stopping is agreed, rank 0 writes
     checkpoints and shows progress, and a resumed checkpoint is broadcast from rank 0.
     """
-    run = _TrainingRun(est, network, panels, device, seed, extra_state, targets)
+    run = _TrainingRun(est, network, panels, device, seed, fit, targets)
     run.start()
     reason = run.run()
     run.finish()

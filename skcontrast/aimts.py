@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass
 
 import torch
-from torch.optim.swa_utils import AveragedModel
 
 from skcontrast import pretrained as shipped
 from skcontrast._aimts_loss import aimts_loss
@@ -31,6 +30,7 @@ from skcontrast._estimator import (
 from skcontrast._images import IMAGE_KINDS, ImageContext
 from skcontrast._inference import channel_independent_rows
 from skcontrast._torch_utils import weight_average
+from skcontrast._training import FitState
 from skcontrast._validation import Bool, Const, Interval, Options, Path
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.augmentations import AUGMENTATIONS
@@ -300,28 +300,20 @@ input_mean_, input_scale_
         """The image context and the weight average (SWA, checkpointed) of the fit."""
         has_images = network.image_encoder is not None
         with weight_average(network.series_encoder, self.swa) as averaged:
-            extras = _FitExtras(
+            yield _AimTSFit(
+                checkpointed=averaged,
                 images=ImageContext(self, network, panels, device) if has_images else None,
-                averaged=averaged,
                 warmup_epochs=self.warmup_epochs if has_images else 0,
             )
-            self._fit_extras = extras
-            try:
-                yield averaged
-            finally:
-                del self._fit_extras  # training-time state only: not part of the fitted estimator
 
     def _training_loss(self, network, batch, step):
-        return aimts_loss(self, network, batch, step, self._fit_extras.images)
+        return aimts_loss(self, network, batch, step, step.fit.images)
 
     def _after_step(self, network, step):
         # equal-weight running average of the encoder, from the end of the warm-up on
-        extras = self._fit_extras
-        if (
-            extras.averaged is not None
-            and step.index >= extras.warmup_epochs * step.steps_per_epoch
-        ):
-            extras.averaged.update_parameters(network.series_encoder)
+        averaged = step.fit.checkpointed
+        if averaged is not None and step.index >= step.fit.warmup_epochs * step.steps_per_epoch:
+            averaged.update_parameters(network.series_encoder)
 
     def _encode(self, network, batch):
         if self.readout == "max":
@@ -409,9 +401,9 @@ def load_pretrained(est, network):
 
 
 @dataclass
-class _FitExtras:
-    """What AimTS's objective and step hook use during one fit (then deleted)."""
+class _AimTSFit(FitState):
+    """What AimTS's objective and step hook read during one fit (``step.fit``);
+    ``checkpointed`` is the weight average (SWA), None with ``swa=False``."""
 
-    images: ImageContext | None  # None without an image branch
-    averaged: AveragedModel | None  # the weight average (SWA), None with swa=False
-    warmup_epochs: int  # epochs of the image loss alone
+    images: ImageContext | None = None  # None without an image branch
+    warmup_epochs: int = 0  # epochs of the image loss alone

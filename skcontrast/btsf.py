@@ -18,6 +18,7 @@ from skcontrast._estimator import (
     width,
 )
 from skcontrast._torch_utils import weight_average
+from skcontrast._training import FitState
 from skcontrast._validation import Bool, Hidden, Interval, Options, finite
 from skcontrast.nn.btsf import (
     MISSING,
@@ -325,15 +326,11 @@ class BTSFTransformer(BaseContrastiveTransformer):
         """The weight average (SWA, checkpointed) of the fit."""
         swa = self.swa if self.swa is not None else self.recipe == "crops"
         with weight_average(network, swa) as averaged:
-            self._fit_average = averaged
-            try:
-                yield averaged
-            finally:
-                del self._fit_average  # training-time state only
+            yield FitState(checkpointed=averaged)
 
     def _after_step(self, network, step):
-        if self._fit_average is not None:
-            self._fit_average.update_parameters(network)
+        if step.fit.checkpointed is not None:  # the weight average
+            step.fit.checkpointed.update_parameters(network)
 
     def _training_loss(self, network, batch, step):
         return btsf_loss(self, network, self._instances(batch), step)

@@ -13,12 +13,16 @@ after the training prefix lies in the labelled region, widened by 100 points eac
 Per series, every method is fitted on the training prefix and scores the whole series
 (the test part keeps its context); the highest score after the prefix is its answer:
 
-- ``BTSF`` (``RepresentationAnomalyDetector()``, the package default: BTSF 200 steps of
-  16 windows of 201 points, Ridge reconstruction of x_t from r_t);
+- ``BTSF`` (``RepresentationAnomalyDetector(smoothing=None)``: BTSF 200 steps of 16
+  windows of 201 points, Ridge reconstruction of x_t from r_t, each point's own error;
+  the package default, ``smoothing="period"``, is the rule "BTSF, smoothed over the
+  period" below);
 - ``BTSF next`` (``target="next"``: x_t from r_{t-1});
 - ``AimTS base next``: the shipped AimTS encoder, frozen, per-step features, target next;
 - ``passthrough next``: the same Ridge on the raw 201-point lag window (the detector's own
   baseline);
+- ``BTSF knn`` / ``passthrough knn`` (from the same fits): a discord in representation
+  space, each point's distance to the nearest of 2,000 training representations;
 - ``discord``: the matrix-profile discord (stumpy, a benchmark dependency), subsequences of
   the training prefix's dominant period (the first autocorrelation peak after its first
   zero crossing, 8 to 1,000 points; 100 without one); a subsequence's score sits at its
@@ -42,6 +46,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import DEFAULT_DATA, RESULTS, machine, peak_rss_mb, stamp, wilcoxon_p
+
+from skcontrast.detection import dominant_period  # the detector's own (smoothing)
 
 CSV = RESULTS / "anomaly_archive.csv"
 CACHE = Path.home() / ".cache" / "skcontrast" / "anomaly_archive"
@@ -92,23 +98,6 @@ def top1(scores: np.ndarray, item: dict) -> tuple[int, bool]:
     return position, bool(low <= position <= high)
 
 
-def dominant_period(x: np.ndarray, low=8, high=1000, default=100) -> int:
-    """The first autocorrelation peak after the first zero crossing, in [low, high]."""
-    x = np.asarray(x, dtype=np.float64)
-    x = x - x.mean()
-    n = len(x)
-    if n < 4 * low or not np.any(x):
-        return default
-    spectrum = np.fft.rfft(x, 2 * n)
-    acf = np.fft.irfft(spectrum * np.conj(spectrum))[: min(n // 2, high + 1)]
-    acf = acf / acf[0]
-    below = np.flatnonzero(acf < 0)
-    if len(below) == 0:
-        return default
-    lag = below[0] + int(np.argmax(acf[below[0] :]))
-    return int(lag) if low <= lag <= high else default
-
-
 def discord_scores(x: np.ndarray, m: int) -> np.ndarray:
     """Matrix-profile distance of each subsequence of length ``m``, placed at its centre."""
     import stumpy
@@ -122,15 +111,17 @@ def discord_scores(x: np.ndarray, m: int) -> np.ndarray:
 def detector_for(method: str):
     from skcontrast import AimTSTransformer, RepresentationAnomalyDetector
 
+    # each point's own error (smoothing=None): the scoring rules are applied afterwards
+    # ("smoothed over the period" is the detector's smoothing="period", its default)
     if method == "BTSF":
-        return RepresentationAnomalyDetector()
+        return RepresentationAnomalyDetector(smoothing=None)
     if method == "BTSF next":
-        return RepresentationAnomalyDetector(target="next")
+        return RepresentationAnomalyDetector(target="next", smoothing=None)
     if method == "passthrough next":
-        return RepresentationAnomalyDetector("passthrough", target="next")
+        return RepresentationAnomalyDetector("passthrough", target="next", smoothing=None)
     if method == "AimTS base next":
         encoder = AimTSTransformer(pretrained="base", n_iters=0)
-        return RepresentationAnomalyDetector(encoder, target="next")
+        return RepresentationAnomalyDetector(encoder, target="next", smoothing=None)
     raise ValueError(method)
 
 
@@ -214,9 +205,15 @@ def run_all(data_dir, methods):
 
 # -- scoring rules on top of the kept scores (no refit) ------------------------------
 def smoothed(scores, w):
+    """A centred moving average over ``w`` points of the scored points (score > 0), as
+    the detector's ``smoothing`` computes it."""
     finite = np.where(np.isfinite(scores), scores, 0.0)
-    kernel = np.ones(w) / w
-    return np.convolve(finite, kernel, mode="same")
+    scored = finite > 0
+    total = np.convolve(finite, np.ones(w), mode="same")
+    count = np.convolve(scored.astype(np.float64), np.ones(w), mode="same")
+    out = np.zeros_like(finite)
+    np.divide(total, count, out=out, where=scored & (count > 0))
+    return out
 
 
 def locally_normalised(scores, train_end, w):

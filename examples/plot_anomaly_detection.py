@@ -5,8 +5,9 @@ Anomaly detection with a decoder on learned representations
 :class:`~skcontrast.RepresentationAnomalyDetector` follows the BTSF paper's recipe: a
 transformer learns (without labels) from windows of a normal training stretch, every
 time point ``t`` gets a causal representation ``r_t`` (it reads ``x[..t]`` only), and a
-Ridge decoder maps it back to the observed values. A point whose error exceeds
-``mean + k * std`` of the training errors (TS2Vec's ``k = 4``) is anomalous. It is an
+Ridge decoder maps it back to the observed values. A point whose error, averaged over
+the training stretch's period, exceeds ``mean + k * std`` of the training scores
+(TS2Vec's ``k = 4``) is anomalous. It is an
 sktime detector: ``predict`` returns the anomalous points (or intervals, with
 ``output="intervals"``) and ``transform_scores`` the score of every point.
 
@@ -78,8 +79,11 @@ print(f"{name}: {len(series)} points, training on the first {train_end}")
 # %%
 # Fit on the normal stretch, score the whole series
 # -------------------------------------------------
-# ``transform_scores`` scores each point from its own past; the first ``window_length``
-# points have no full context and score 0.
+# ``transform_scores`` gives each point its decoder error averaged over a centred window
+# of the training stretch's dominant period (``smoothing="period"``, the default, chosen
+# on the archive: benchmarks/results/anomaly_archive.md); ``smoothing=None`` keeps each
+# point's own error, read from its past only. The first ``window_length`` points have no
+# full context and score 0.
 detectors = {
     "BTSF + Ridge (next)": RepresentationAnomalyDetector(
         transformer=btsf, target="next", window_length=window

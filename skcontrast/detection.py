@@ -18,7 +18,7 @@ from skcontrast._series_features import (
 from skcontrast._validation import Interval, Options, validate_params
 from skcontrast.btsf import BTSFTransformer
 
-__all__ = ["RepresentationAnomalyDetector"]
+__all__ = ["RepresentationAnomalyDetector", "dominant_period"]
 
 TARGETS = ("reconstruction", "next")
 OUTPUTS = ("points", "intervals")
@@ -29,6 +29,9 @@ CONSTRAINTS = {
     "output": [Options(OUTPUTS)],
     "k": [Interval("number", 0)],
     "contamination": [None, Interval("number", 0, 0.5, closed="neither")],
+    # "period": the training series' dominant period (dominant_period); an int: that many
+    # points; None: each point's own error
+    "smoothing": [Options(("period",)), Interval("int", 1), None],
 }
 
 
@@ -40,8 +43,10 @@ class RepresentationAnomalyDetector(BaseDetector):
     the series is z-normalised with training statistics, the transformer learns from
     windows of the training series without labels, every point ``t`` gets the causal
     representation ``r_t`` (``x[..t]`` only), and a Ridge decoder (``alpha`` chosen on the
-    last 20 % of the training points) maps ``r_t`` to the observed values ``x_t``. The score
-    of a point is the squared error averaged over the variables; the threshold is
+    last 20 % of the training points) maps ``r_t`` to the observed values ``x_t``. The error
+    of a point is the squared error averaged over the variables, and its score that error
+    averaged over a centred window of the training series' dominant period
+    (``smoothing``; ``smoothing=None``: the error itself); the threshold is
     ``mean + k * std`` of the training scores (TS2Vec uses ``k = 4``), or their
     ``1 - contamination`` quantile.
 
@@ -84,6 +89,14 @@ class RepresentationAnomalyDetector(BaseDetector):
         As in :class:`~skcontrast.RepresentationForecaster`.
     transformer_normalize : {None, "zscore"}, default=None
         ``normalize`` given to the transformer (``None``: windows keep their level).
+    smoothing : "period", int or None, default="period"
+        The score of a point is its decoder error averaged over a centred window of this
+        many points (so it also reads the errors of the ``w // 2`` points after it):
+        ``"period"``, the training series' dominant period (:func:`dominant_period`,
+        ``smoothing_window_``); ``None``, each point's own error (causal). On the UCR
+        anomaly archive the period's smoothing lifted top-1 accuracy from 0.458 to 0.607
+        for the raw-window baseline (``benchmarks/results/anomaly_archive.md``). Training
+        scores (and so the threshold) are smoothed alike.
 
     Attributes
     ----------
@@ -93,6 +106,8 @@ class RepresentationAnomalyDetector(BaseDetector):
         Scores above it are anomalous.
     train_scores_ : ndarray
         Scores of the training points.
+    smoothing_window_ : int
+        Points each score is averaged over (1: no smoothing).
     mean_, scale_ : ndarray
         Training statistics of each variable.
 
@@ -108,12 +123,14 @@ class RepresentationAnomalyDetector(BaseDetector):
     >>> detector = RepresentationAnomalyDetector(
     ...     BTSFTransformer(hidden_channels=8, repr_dims=8, n_iters=5, random_state=0,
     ...                     options={"temporal_depth": 3}),
-    ...     window_length=32, target="next")
+    ...     window_length=32, target="next", output="intervals")
     >>> detector = detector.fit(X[:400])
     >>> X_test = X[400:].copy()
     >>> X_test.iloc[100, 0] += 3.0
-    >>> detector.predict(X_test)["ilocs"].tolist()  # the spike and steps that read it
-    [100, 101, 109]
+    >>> detector.smoothing_window_  # the training series' period (2 pi * 8 points)
+    50
+    >>> detector.predict(X_test)["ilocs"].tolist()  # the spike, smoothed over a period
+    [Interval(76, 127, closed='left')]
     """
 
     _tags = {
@@ -141,6 +158,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         train_stride=None,
         representation="timesteps",
         transformer_normalize=None,
+        smoothing="period",
     ):
         self.transformer = transformer
         self.decoder = decoder
@@ -152,6 +170,7 @@ class RepresentationAnomalyDetector(BaseDetector):
         self.train_stride = train_stride
         self.representation = representation
         self.transformer_normalize = transformer_normalize
+        self.smoothing = smoothing
         super().__init__()
         if output == "intervals":
             self.set_tags(task="segmentation")
@@ -172,7 +191,8 @@ class RepresentationAnomalyDetector(BaseDetector):
         self._featurizer = featurizer
         self.transformer_ = featurizer.transformer_
         self.mean_, self.scale_ = featurizer.mean_, featurizer.scale_
-        self.train_scores_ = self._errors(features, scaled)[points]
+        self.smoothing_window_ = self._smoothing_window(scaled)
+        self.train_scores_ = self._smoothed(self._errors(features, scaled))[points]
         if self.contamination is None:
             self.threshold_ = float(self.train_scores_.mean() + self.k * self.train_scores_.std())
         else:
@@ -214,7 +234,30 @@ class RepresentationAnomalyDetector(BaseDetector):
                 "series joined in front of it, and keep the part you want."
             )
         scaled = self._featurizer.scale(values)
-        return self._errors(self._featurizer.features(scaled), scaled)
+        return self._smoothed(self._errors(self._featurizer.features(scaled), scaled))
+
+    def _smoothing_window(self, scaled) -> int:
+        """Points a score is averaged over: the training series' dominant period with
+        ``smoothing="period"``, the given number, or 1 (no smoothing)."""
+        if self.smoothing is None:
+            return 1
+        if self.smoothing == "period":
+            return dominant_period(scaled)
+        return int(self.smoothing)
+
+    def _smoothed(self, errors):
+        """The errors averaged over a centred window of ``smoothing_window_`` points (the
+        points before the first full window keep their 0 and do not enter the mean)."""
+        w = min(self.smoothing_window_, len(errors))  # a series shorter than the window
+        if w <= 1:
+            return errors
+        scored = errors > 0  # 0: no full window of history yet (never anomalous)
+        kernel = np.ones(w)
+        total = np.convolve(errors, kernel, mode="same")
+        count = np.convolve(scored.astype(np.float64), kernel, mode="same")
+        out = np.zeros_like(errors)
+        np.divide(total, count, out=out, where=scored & (count > 0))
+        return out
 
     def _transform_scores(self, X):
         return pd.DataFrame({"score": self._scores(X)}, index=getattr(X, "index", None))
@@ -263,3 +306,24 @@ class RepresentationAnomalyDetector(BaseDetector):
                 "contamination": 0.1,
             },
         ]
+
+
+def dominant_period(values, low=8, high=1000, default=100) -> int:
+    """The dominant period of a series ``(T,)`` or ``(T, C)``: the lag of the highest
+    autocorrelation (averaged over the variables) after its first zero crossing, in
+    ``[low, high]`` (``min(high, T // 2)``); ``default`` when there is none (no zero
+    crossing, e.g. a trend, or a peak outside the range)."""
+    x = np.asarray(values, dtype=np.float64)
+    x = x.reshape(len(x), -1) - x.reshape(len(x), -1).mean(axis=0)
+    n = len(x)
+    if n < 4 * low or not np.any(x):
+        return default
+    spectrum = np.fft.rfft(x, 2 * n, axis=0)
+    acf = np.fft.irfft(spectrum * np.conj(spectrum), axis=0)[: min(n // 2, high + 1)]
+    power = acf[0]
+    acf = (acf[:, power > 0] / power[power > 0]).mean(axis=1)
+    below = np.flatnonzero(acf < 0)
+    if len(below) == 0:
+        return default
+    lag = int(below[0] + np.argmax(acf[below[0] :]))
+    return lag if low <= lag <= high else default

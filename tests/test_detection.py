@@ -19,7 +19,7 @@ def _series(n=700, seed=0):
 def fitted():
     X = _series()
     detector = RepresentationAnomalyDetector(
-        tiny_btsf(temporal_depth=3), window_length=32, target="next"
+        tiny_btsf(temporal_depth=3), window_length=32, target="next", smoothing=None
     )
     return detector.fit(X.iloc[:500]), X
 
@@ -54,9 +54,9 @@ def test_threshold_is_mean_plus_k_std_or_a_quantile(fitted):
 
 def test_passthrough_next_is_a_linear_one_step_predictor():
     X = _series()
-    d = RepresentationAnomalyDetector("passthrough", window_length=20, target="next").fit(
-        X.iloc[:500]
-    )
+    d = RepresentationAnomalyDetector(
+        "passthrough", window_length=20, target="next", smoothing=None
+    ).fit(X.iloc[:500])
     test = X.iloc[500:].copy()
     test.iloc[60, 0] -= 1.0
     assert d.transform_scores(test)["score"].to_numpy().argmax() == 60
@@ -118,3 +118,40 @@ def test_predict_scores_encodes_the_series_once(output, monkeypatch):
     assert len(calls) == 1
     expected = d.predict(X.iloc[200:])
     assert len(scores) == len(expected) and len(calls) == 2
+
+
+def test_dominant_period_reads_the_autocorrelation():
+    from skcontrast.detection import dominant_period
+
+    t = np.arange(3000)
+    rng = np.random.default_rng(0)
+    assert dominant_period(np.sin(2 * np.pi * t / 50) + 0.1 * rng.standard_normal(len(t))) == 50
+    both = np.stack([np.sin(2 * np.pi * t / 37), np.cos(2 * np.pi * t / 37)], axis=1)
+    assert dominant_period(both) == 37
+    assert dominant_period(t.astype(float)) == 100  # a trend: no zero crossing, the default
+    assert dominant_period(np.sin(2 * np.pi * t / 4)) == 100  # below 8 points: the default
+    assert dominant_period(np.zeros(500)) == 100
+
+
+def test_smoothing_averages_each_score_over_a_centred_window():
+    X = _series()
+    kw = dict(transformer="passthrough", window_length=20, target="next")
+    raw = RepresentationAnomalyDetector(**kw, smoothing=None).fit(X.iloc[:500])
+    smooth = RepresentationAnomalyDetector(**kw, smoothing=9).fit(X.iloc[:500])
+    period = RepresentationAnomalyDetector(**kw).fit(X.iloc[:500])
+    assert raw.smoothing_window_ == 1 and smooth.smoothing_window_ == 9
+    assert period.smoothing == "period" and period.smoothing_window_ == 38  # 2 pi * 6
+    test = X.iloc[500:].copy()
+    test.iloc[100, 0] += 2.0
+    e = raw.transform_scores(test)["score"].to_numpy()
+    s = smooth.transform_scores(test)["score"].to_numpy()
+    assert s[100] == pytest.approx(e[96:105].mean())  # the 9 points centred on 100
+    assert s[:20].max() == 0  # no full window of history (and its successor): never scored
+    assert s[20] == pytest.approx(e[20:25].mean())  # the unscored points do not count
+    # the threshold reads the training scores smoothed alike
+    assert smooth.threshold_ == pytest.approx(
+        smooth.train_scores_.mean() + 4 * smooth.train_scores_.std()
+    )
+    assert smooth.train_scores_.std() < raw.train_scores_.std()
+    with pytest.raises(ValueError, match="smoothing must be"):
+        RepresentationAnomalyDetector(smoothing=0).fit(X)

@@ -271,8 +271,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
     def _encode_panel(self, network, X, device, prepare=None):
         """Encode a panel in batches of ``inference_batch_size`` (bounded memory)."""
         return apply_in_batches(
-            self, lambda batch: self._readout(network, batch), X, device, prepare
-        )
+            lambda batch: self._readout(network, batch), X, device, prepare=prepare,
+            **self._inference_settings(X.shape, device),
+        )  # fmt: skip
 
     def _transform(self, X, y=None):
         device = resolve_device(self.device)

@@ -300,6 +300,12 @@ class TorchTrainingMixin:
         steps *= max(1.0, *self._input_scales())
         return max(1, min(rows, int(self._cpu_chunk_steps // max(1.0, steps))))
 
+    def _inference_settings(self, shape, device) -> dict:
+        """What batched inference (``_inference.apply_in_batches``) reads for a panel of
+        ``shape`` on ``device``: rows per chunk, precision, the name for its warnings."""
+        return dict(rows=self._chunk_rows(shape, device), mixed_precision=self.mixed_precision,
+                    cpu_bf16=self._bf16_cpu_inference, name=type(self).__name__)  # fmt: skip
+
     def _input_scales(self) -> tuple:
         """The resolutions ``transform`` reads: ``input_scales``, or the series as given."""
         return tuple(getattr(self, "input_scales", (1.0,)))

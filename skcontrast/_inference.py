@@ -27,22 +27,26 @@ def release_device_memory(device):
         torch.cuda.empty_cache()
 
 
-def apply_in_batches(est, fn, X: np.ndarray, device, prepare=None) -> np.ndarray:
-    """``fn`` over chunks of ``est._chunk_rows(X.shape, device)`` rows (bounded memory; on a
-    CPU also bounded in time steps, cache-sized), as numpy.
+def apply_in_batches(
+    fn, X: np.ndarray, device, *, rows: int, mixed_precision=False, cpu_bf16=False,
+    name="skcontrast", prepare=None,
+) -> np.ndarray:  # fmt: skip
+    """``fn`` over chunks of ``rows`` series of ``X`` (bounded memory), as numpy.
 
-    ``prepare`` (e.g. normalisation) is applied to each numpy chunk, so no transformed copy
-    of the whole panel is ever made. On CUDA out-of-memory the chunk is halved and retried,
-    with a warning.
+    ``mixed_precision`` runs ``fn`` under bf16 autocast on CUDA, and also on a CPU with
+    native bf16 when ``cpu_bf16``; ``name`` names the warning. An estimator gives these
+    values with ``_inference_settings(X.shape, device)``. ``prepare`` (e.g. normalisation)
+    is applied to each numpy chunk, so no transformed copy of the whole panel is ever made.
+    On CUDA out-of-memory the chunk is halved and retried, with a warning.
     """
-    name, out, start = type(est).__name__, None, 0
-    chunk = min(est._chunk_rows(X.shape, device), max(len(X), 1))
+    out, start = None, 0
+    chunk = min(rows, max(len(X), 1))
     with torch.inference_mode():
         while start < len(X):
-            rows = X[start : start + chunk]
-            batch = torch.from_numpy(rows if prepare is None else prepare(rows)).to(device)
+            part = X[start : start + chunk]
+            batch = torch.from_numpy(part if prepare is None else prepare(part)).to(device)
             try:
-                with autocast(device, est.mixed_precision, cpu=est._bf16_cpu_inference):
+                with autocast(device, mixed_precision, cpu=cpu_bf16):
                     values = fn(batch).float().cpu().numpy()
             except torch.cuda.OutOfMemoryError:
                 if chunk == 1:

@@ -32,13 +32,11 @@ def stream_timesteps(est, network, X, device, receptive_field, chunk=STREAM_CHUN
     for start in range(0, length, chunk):
         stop = min(start + chunk, length)
         lo = max(0, start - overlap)
+        part = X[:, :, lo:stop]
         values = apply_in_batches(
-            est,
-            lambda b: est._encode_timesteps(network, b),
-            X[:, :, lo:stop],
-            device,
-            _step_input(est),
-        )[:, start - lo :]
+            lambda b: est._encode_timesteps(network, b), part, device,
+            prepare=_step_input(est), **est._inference_settings(part.shape, device),
+        )[:, start - lo :]  # fmt: skip
         if out is None:
             out = np.empty((n, length, values.shape[-1]), dtype=values.dtype)
         out[:, start:stop] = values
@@ -66,12 +64,10 @@ def windowed_timesteps(est, network, X, device, window, pooled=False):
             values = np.concatenate(
                 [
                     apply_in_batches(
-                        est,
-                        lambda b: est._readout(network, b),
-                        windows,
-                        device,
-                        lambda rows, h=how: est._normalize(_copy(rows), h),
-                    )
+                        lambda b: est._readout(network, b), windows, device,
+                        prepare=lambda rows, h=how: est._normalize(_copy(rows), h),
+                        **est._inference_settings(windows.shape, device),
+                    )  # fmt: skip
                     for how in est._normalizations()
                 ],
                 axis=-1,
@@ -82,12 +78,9 @@ def windowed_timesteps(est, network, X, device, window, pooled=False):
         else:
             out.append(
                 apply_in_batches(
-                    est,
-                    lambda b: est._encode_timesteps(network, b)[:, -1],
-                    windows,
-                    device,
-                    _step_input(est),
-                )
+                    lambda b: est._encode_timesteps(network, b)[:, -1], windows, device,
+                    prepare=_step_input(est), **est._inference_settings(windows.shape, device),
+                )  # fmt: skip
             )
     return np.stack(out)
 

@@ -249,8 +249,9 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
 
         def proba(panel):  # the head reads each fitted channel: shapes checked per group
             return apply_in_batches(
-                self, lambda batch: torch.softmax(network(batch).float(), dim=-1), panel, device,
+                lambda batch: torch.softmax(network(batch).float(), dim=-1), panel, device,
                 prepare=lambda rows: normalize_panel(rows, self.normalize),
+                **self._inference_settings(panel.shape, device),
             ).astype(np.float64)  # fmt: skip
 
         return self._rows_by_length(X, proba)

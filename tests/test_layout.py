@@ -161,3 +161,22 @@ def test_fit_time_state_reaches_the_hooks_through_the_step_not_the_estimator(cls
     assert seen["during"] == seen["before"]
     assert seen["fit"].checkpointed is not None  # the weight average (SWA on by default)
     assert not {"_fit_extras", "_fit_average"} & set(vars(est))
+
+
+def test_batched_inference_takes_values_not_an_estimator():
+    """apply_in_batches reads a function, a chunk size and a precision flag (issue 34)."""
+    import inspect
+
+    from skcontrast._inference import apply_in_batches
+
+    assert "est" not in inspect.signature(apply_in_batches).parameters
+    X = np.arange(20, dtype=np.float32).reshape(10, 1, 2)
+    sizes = []
+
+    def double(batch):
+        sizes.append(len(batch))
+        return batch * 2
+
+    out = apply_in_batches(double, X, torch.device("cpu"), rows=3, prepare=lambda r: r + 1)
+    assert sizes == [3, 3, 3, 1]
+    np.testing.assert_array_equal(out, (X + 1) * 2)

@@ -408,7 +408,7 @@ def main():
     import ast
 
     overrides = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
-    params = {**RECIPE, "n_iters": args.n_iters, **overrides}
+    params = {**RECIPE, "n_iters": args.n_iters, "max_time": args.max_time, **overrides}
     checkpoint = CACHE / f"pretrain_{args.tag}.ckpt"
     snapshots = [int(v) for v in args.snapshots.split(",") if v]
     encoder, seconds, sittings = pretrain(panels, params, checkpoint, args.threads, args.tag,

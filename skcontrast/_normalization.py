@@ -79,9 +79,14 @@ def normalize_panel(X: np.ndarray, how, statistics=None) -> np.ndarray:
     # constant channels: no scale information; dividing by inf maps them to exactly zero
     # (whatever rounding residue the subtraction leaves), and NaN (missing) stays NaN
     std[is_constant(std, peak)] = np.inf
+    std32 = std.astype(np.float32)
+    if np.any(np.isfinite(std) & ~(std32 >= np.finfo(np.float32).tiny)):
+        # a spread below float32's normal range (values of ~1e-38 or less) would divide by
+        # a flushed zero: this panel in float64, the same z-scores as in any other unit
+        return ((X.astype(np.float64) - mean) / std).astype(np.float32)
     # statistics in float64, the arithmetic in float32: no float64 copy of the panel
     out = X - mean.astype(np.float32)
-    out /= std.astype(np.float32)
+    out /= std32
     return out
 
 

@@ -236,3 +236,15 @@ def test_a_feature_constant_up_to_rounding_is_not_blown_up(monkeypatch):
     assert est.feature_scale_[-1] == 1.0
     assert np.abs(out[:, -1]).max() < 1e-3
     np.testing.assert_allclose(out[:, :-1].std(axis=0), 1.0, rtol=1e-3)
+
+
+def test_zscore_of_spreads_below_float32s_normal_range_is_finite():
+    """Values of 1e-45 (float32 subnormals; found by the fuzz test): the spread in float32
+    flushes to zero, so such a panel is normalised in float64, as at any other scale."""
+    X = np.array([[[0.0, 1e-45]], [[0.0, 1.0]]], dtype=np.float32)
+    out = normalize_panel(X, "zscore")
+    np.testing.assert_allclose(out, [[[-1.0, 1.0]], [[-1.0, 1.0]]], rtol=1e-6)
+    assert out.dtype == np.float32
+    tiny = np.array([[[0.0, 3e-39, 1e-39, 2e-39]]], dtype=np.float32)  # subnormal spread
+    larger = normalize_panel(tiny * np.float32(1e30), "zscore")
+    np.testing.assert_allclose(normalize_panel(tiny, "zscore"), larger, rtol=1e-4)

@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from _common import DEFAULT_DATA, RESULTS, machine, peak_rss_mb, stamp, wilcoxon_p
 
-from skcontrast.detection import dominant_period  # the detector's own (smoothing)
+from skcontrast.detection import dominant_period, smooth_scores  # the detector's own
 
 CSV = RESULTS / "anomaly_archive.csv"
 CACHE = Path.home() / ".cache" / "skcontrast" / "anomaly_archive"
@@ -216,22 +216,8 @@ def run_all(data_dir, methods, per_family_n=None):
 
 # -- scoring rules on top of the kept scores (no refit) ------------------------------
 def smoothed(scores, w):
-    """A centred moving average over ``w`` points of the scored points (score > 0), as
-    the detector's ``smoothing`` computes it."""
-    finite = np.where(np.isfinite(scores), scores, 0.0)
-    scored = finite > 0
-    total = np.convolve(finite, np.ones(w), mode="same")
-    count = np.convolve(scored.astype(np.float64), np.ones(w), mode="same")
-    out = np.zeros_like(finite)
-    np.divide(total, count, out=out, where=scored & (count > 0))
-    return out
-
-
-def locally_normalised(scores, train_end, w):
-    """Score / rolling median of the training part's scores (a local scale)."""
-    s = np.where(np.isfinite(scores), scores, 0.0)
-    scale = np.median(s[:train_end][s[:train_end] > 0]) if np.any(s[:train_end] > 0) else 1.0
-    return smoothed(s, w) / max(scale, 1e-12)
+    """The detector's own smoothing (``smoothing=w``) of kept scores (-inf read as 0)."""
+    return smooth_scores(np.where(np.isfinite(scores), scores, 0.0), w)
 
 
 def ranks_after(scores, train_end):

@@ -248,16 +248,7 @@ class RepresentationAnomalyDetector(BaseDetector):
     def _smoothed(self, errors):
         """The errors averaged over a centred window of ``smoothing_window_`` points (the
         points before the first full window keep their 0 and do not enter the mean)."""
-        w = min(self.smoothing_window_, len(errors))  # a series shorter than the window
-        if w <= 1:
-            return errors
-        scored = errors > 0  # 0: no full window of history yet (never anomalous)
-        kernel = np.ones(w)
-        total = np.convolve(errors, kernel, mode="same")
-        count = np.convolve(scored.astype(np.float64), kernel, mode="same")
-        out = np.zeros_like(errors)
-        np.divide(total, count, out=out, where=scored & (count > 0))
-        return out
+        return smooth_scores(errors, self.smoothing_window_)
 
     def _transform_scores(self, X):
         return pd.DataFrame({"score": self._scores(X)}, index=getattr(X, "index", None))
@@ -306,6 +297,23 @@ class RepresentationAnomalyDetector(BaseDetector):
                 "contamination": 0.1,
             },
         ]
+
+
+def smooth_scores(errors, window: int) -> np.ndarray:
+    """``errors`` averaged over a centred window of ``window`` points (at most the series'
+    length), over the scored points only: a 0 (no full window of history yet) keeps its 0
+    and does not enter the mean."""
+    errors = np.asarray(errors, dtype=np.float64)
+    w = min(int(window), len(errors))
+    if w <= 1:
+        return errors
+    scored = errors > 0
+    kernel = np.ones(w)
+    total = np.convolve(errors, kernel, mode="same")
+    count = np.convolve(scored.astype(np.float64), kernel, mode="same")
+    out = np.zeros_like(errors)
+    np.divide(total, count, out=out, where=scored & (count > 0))
+    return out
 
 
 def dominant_period(values, low=8, high=1000, default=100) -> int:

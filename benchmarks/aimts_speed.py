@@ -83,25 +83,23 @@ def memory_part(data_dir):
 def step_seconds(T, params, repeats=3):
     import torch
 
-    from skcontrast import AimTSTransformer
+    from skcontrast import AimTSTransformer, _training
     from skcontrast._aimts_loss import aimts_loss
-    from skcontrast._images import ImageContext
 
     X = np.random.default_rng(0).standard_normal((64, 1, T)).astype("float32")
     est = make(AimTSTransformer, device="cpu", random_state=0, **params)
     network = est._build_network(1, T)
     optimizer = est._make_optimizer(network)
-    images = ImageContext(est, network, [X], "cpu")
+    images = est._image_context(network, [X], "cpu")
 
-    class Step:  # a step after the warm-up: the full objective
-        index, steps_per_epoch, dataset, indices = 100, 4, 0, np.arange(16)
-        generator = torch.Generator().manual_seed(0)
+    # a step after the warm-up: the full objective
+    at_step = _training.Step(100, 4, 0, np.arange(16), generator=torch.Generator().manual_seed(0))
 
     x = torch.from_numpy(X[:16])
 
     def step():
         optimizer.zero_grad()
-        sum(aimts_loss(est, network, x, Step, images).values()).backward()
+        sum(aimts_loss(est, network, x, at_step, images).values()).backward()
         optimizer.step()
 
     step()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from skcontrast import _distributed
 from skcontrast._images import ImageContext
 from skcontrast.nn.augmentations import AUGMENTATIONS, augment, take_per_row
 from skcontrast.nn.losses import (
@@ -54,13 +53,17 @@ def view_augmentations(n_augmentations, generator, device):
 
 
 def _image_term(est, network, x, step, images, channels):
-    # data-parallel: each rank encodes its shard, the losses see the gathered global batch
-    s = _distributed.gather(
-        network.series_head(network.series_embedding(_distributed.shard(x))), len(x)
-    )
+    # data-parallel: encoded by shards, the losses see the global batch
+    s = step.per_row(lambda rows: network.series_head(network.series_embedding(rows)))(x)
     v = network.image_head(images.features(network, x, step, channels))
     lam = mixup_weights(est.mixup_alpha, x.shape[0], step.generator, x.device)
     return series_image_contrast(s, v, est.image_temperature, est.mixup_weight, lam)
+
+
+def _project(network, views):
+    """Per-step projections ``(B, T, d)`` of views ``(B, C, T)``, channels pooled."""
+    h = network.timestep_features(views).mean(dim=1)
+    return network.projector(h.transpose(1, 2))
 
 
 def prototype_contrast(z):
@@ -98,8 +101,7 @@ def aimts_loss(est, network, x, step, images: ImageContext | None, inter=prototy
     # two views, each the step's set of augmentations: (2 * A * B, C, T)
     views = torch.cat([augment(x, generator, names), augment(x, generator, names)])
     views = views.reshape(2 * n_aug * B, C, T)
-    h = network.timestep_features(_distributed.shard(views)).mean(dim=1)  # pool channels
-    z = _distributed.gather(network.projector(h.transpose(1, 2)), len(views))
+    z = step.per_row(lambda rows: _project(network, rows))(views)
     z = z.reshape(2, n_aug, B, T, -1)
     intra = augmentation_contrast(z[0].amax(dim=2), z[1].amax(dim=2), est.intra_temperature)
     terms["inter"] = est.inter_weight * inter(z)

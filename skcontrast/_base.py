@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from sktime.transformations.base import BaseTransformer
 
-from skcontrast import _distributed
 from skcontrast._data import (
     as_sklearn_panel,
     check_not_one_series_with_labels,
@@ -41,8 +40,8 @@ from skcontrast._data import (
 from skcontrast._estimator import NotFittedError, TorchTrainingMixin
 from skcontrast._inference import apply_in_batches
 from skcontrast._persistence import load_weights, save_weights
-from skcontrast._timesteps import stream_timesteps, windowed_timesteps
-from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._timesteps import stream_timesteps, windowed_timesteps, writable_copy
+from skcontrast._torch_utils import resolve_device
 from skcontrast.nn.series import fill_missing, resample
 
 __all__ = ["BaseContrastiveTransformer", "NotFittedError"]
@@ -202,29 +201,16 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         self.input_mean_, self.input_scale_ = (
             global_statistics(panels, name) if "global" in self._normalizations() else (None, None)
         )
-        channels = {p.shape[1] for p in panels}
-        lengths = {p.shape[2] for p in panels}
         # shapes of the training data; None where the corpus mixes them
-        self.n_channels_in_ = channels.pop() if len(channels) == 1 else None
-        self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
-        # scikit-learn's notion: values per sample (T for a 2-D (n, T) input)
-        if self.n_channels_in_ is not None and self.n_timepoints_in_ is not None:
-            self.n_features_in_ = self.n_channels_in_ * self.n_timepoints_in_
+        self._record_input_shape(panels)
         sizes = [len(p) for p in panels]
-        device = _distributed.local_device(resolve_device(self.device))
-        seed = self._seed()
         start = time.perf_counter()
-        with isolated_seed(seed, device):
-            network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
-            self._init_weights(network, seed)
-            # training reads the first normalisation (the others are readouts only)
-            training = self._training_panels([self._normalize(p) for p in panels])
-            history, self.stop_reason_ = self._train(network, training, device, seed)
-        self.loss_history_, self.loss_terms_ = history.total, history.terms
+        # training reads the first normalisation (the others are readouts only)
+        network, device = self._fit_network(
+            self._training_panels([self._normalize(p) for p in panels])
+        )
         if max(sizes) < 2:  # n_steps() skipped training (no negatives); fit warns
             self.stop_reason_ = "single_series"
-        self.n_iters_ = len(self.loss_history_)
-        network.eval()
         # standardisation statistics per feature (last axis), over all series (and channels)
         encoded = [self._features(network, p, device) for p in panels]
         features = np.concatenate([f.reshape(-1, f.shape[-1]) for f in encoded])
@@ -256,13 +242,14 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         statistics = getattr(self, "input_mean_", None), getattr(self, "input_scale_", None)
         return normalize_panel(X, how, statistics)
 
-    def _features(self, network, X, device) -> np.ndarray:
+    def _features(self, network, X, device, copy=False) -> np.ndarray:
         """The readout ``(N, ..., D)`` of a raw panel: one per normalisation, concatenated
         along the last axis; each chunk is normalised on its own (no normalised copy of
-        the panel)."""
+        the panel); ``copy``: on a writable copy of each chunk (``X`` a read-only view)."""
+        take = writable_copy if copy else (lambda rows: rows)
         parts = [
             self._encode_panel(
-                network, X, device, prepare=lambda rows, h=how: self._normalize(rows, h)
+                network, X, device, prepare=lambda rows, h=how: self._normalize(take(rows), h)
             )
             for how in self._normalizations()
         ]
@@ -336,10 +323,43 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         device = resolve_device(self.device)
         network = self._network_on(device)
         if mode == "stream":
-            values = stream_timesteps(self, network, panel, device, span)
-        else:
-            values = windowed_timesteps(self, network, panel, device, span, pooled)
+            values = stream_timesteps(
+                lambda part: self._step_features(network, part, device), panel, span
+            )
+        elif pooled:  # transform() rows of each window, its own normalisation(s) included
+            values = windowed_timesteps(
+                lambda windows: self._window_rows(network, windows, device), panel, span
+            )
+        else:  # the encoder's last step on each trailing window
+            values = windowed_timesteps(
+                lambda windows: self._step_features(network, windows, device, last=True),
+                panel,
+                span,
+            )
         return values[0] if single else values
+
+    def _step_features(self, network, X, device, last=False) -> np.ndarray:
+        """Step features ``(N, T, D)`` of a chunk (``last``: the last step's, ``(N, D)``),
+        on a copy with the fitted statistics of ``normalize="global"`` (first) applied: a
+        per-series z-score would read the future."""
+        if self._normalizations()[0] == "global":
+            prepare = lambda rows: self._normalize(writable_copy(rows))  # noqa: E731
+        else:
+            prepare = writable_copy
+        if last:
+            encode = lambda b: self._encode_timesteps(network, b)[:, -1]  # noqa: E731
+        else:
+            encode = lambda b: self._encode_timesteps(network, b)  # noqa: E731
+        return apply_in_batches(
+            encode, X, device, prepare=prepare, **self._inference_settings(X.shape, device)
+        )
+
+    def _window_rows(self, network, windows, device) -> np.ndarray:
+        """The ``transform`` rows ``(T, D)`` of a series' trailing windows."""
+        values = self._features(network, windows, device, copy=True)
+        if self.standardize:
+            values = (values - self.feature_mean_) / self.feature_scale_
+        return self._pool(values.astype(np.float32, copy=False))
 
     def timestep_context(self, window=None, pooled=False) -> int:
         """Past points (``t`` included) that the step representation of ``t`` reads.
@@ -398,4 +418,8 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         ``pretrained`` and ``image_encoder`` get the class defaults (set them with
         ``set_params`` after loading). The other parameters are the saved ones.
         """
-        return load_weights(cls, path)
+        estimator = load_weights(cls, path)
+        # the flags sktime's fit sets
+        estimator._is_fitted = True
+        estimator._is_vectorized = False
+        return estimator

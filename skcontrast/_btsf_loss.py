@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import torch
 
-from skcontrast import _distributed
 from skcontrast.nn.augmentations import overlapping_crops
 from skcontrast.nn.losses import hierarchical_contrast, info_nce
 
@@ -34,14 +33,25 @@ def dropout(x, rate, generator):
     return x * keep / (1 - rate)
 
 
+def _encoder(network, keep, temporal):
+    """A view's fused representation and, with ``temporal``, the steps ``keep`` of its
+    temporal features ``(B, overlap, d)``: a tuple of one or two tensors."""
+
+    def encode(view, mask):
+        h_t, heads = network.encode(view, mask)
+        z = torch.sigmoid(network.fuse(heads))
+        return (z, h_t[..., keep].transpose(1, 2)) if temporal else (z,)
+
+    return encode
+
+
 def btsf_loss(est, network, x, step):
     """The named loss terms of one batch ``x`` (the instances the network sees)."""
     generator = step.generator
     if est.recipe == "paper":
         # two independent dropout masks over the whole series; one pass over both views
         views = dropout(x.repeat(2, 1, 1), est.dropout, generator)
-        # data-parallel: this rank encodes its shard, the loss sees the whole global batch
-        z = _distributed.gather(network(_distributed.shard(views)), len(views))
+        z = step.per_row(network)(views)  # data-parallel: encoded by shards
         z_anchor, z_positive = z.chunk(2)
         return {"instance": info_nce(z_anchor, z_positive, est.temperature)}
     views, overlap = overlapping_crops(x, est.crop_length, series_lengths(x), generator)
@@ -52,10 +62,10 @@ def btsf_loss(est, network, x, step):
         view = dropout(view, est.dropout, generator)
         shape = (view.shape[0], 1, view.shape[-1])
         mask = torch.rand(shape, generator=generator, device=view.device) >= est.mask_ratio
-        h_t, heads = network.encode(_distributed.shard(view), _distributed.shard(mask))
-        z.append(_distributed.gather(torch.sigmoid(network.fuse(heads)), len(view)))
+        encoded = step.per_row(_encoder(network, keep, temporal))(view, mask)
+        z.append(encoded[0])
         if temporal:  # the overlapping steps, (B, overlap, d)
-            h.append(_distributed.gather(h_t[..., keep].transpose(1, 2), len(view)))
+            h.append(encoded[1])
     terms = {"instance": info_nce(z[0], z[1], est.temperature)}
     if temporal:
         terms["temporal"] = est.temporal_weight * hierarchical_contrast(h[0], h[1])

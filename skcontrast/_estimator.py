@@ -19,6 +19,8 @@ training contract (each has a default where one makes sense):
     module, e.g. a weight average, is saved with the network); the hooks read it as
     ``step.fit``, so fit-time state never sits on the estimator. On exit it finishes the
     network (e.g. loads the weight average).
+``_before_training(network, panels, device)``
+    Runs once between the initial weights and the first step (default: nothing).
 ``_after_step(network, step)``
     Runs after every optimiser step (default: nothing).
 ``_lr_factor(step, total)``
@@ -28,6 +30,21 @@ training contract (each has a default where one makes sense):
     a process group; whether one series is enough for a step (labels, not negatives).
 
 The transformers add the encoders used at transform (``skcontrast._base``).
+
+Helper modules (the loop in ``_training``, checkpoints, weights files, the command line)
+call the hooks above and these members, and set no private state on an estimator:
+
+``_effective_params()``
+    The constructor parameters with every option at the value in effect (one flat table:
+    what a checkpoint fingerprints and a weights file stores).
+``_check_params()``
+    The parameter checks ``fit`` runs (a weights file's parameters are checked with them).
+``_readout(network, batch)``, ``_normalizations()``
+    A transformer's output row of a batch and its normalisations (a weights file's output
+    width is checked with them).
+``_layer_params``, ``_accepts_corpus``
+    Class attributes: the parameters that count layers (bounded before a file's network
+    is built) and whether ``fit`` takes a list of panels.
 """
 
 from __future__ import annotations
@@ -44,7 +61,7 @@ from sklearn.utils import check_random_state
 
 from skcontrast import _checkpoint, _distributed
 from skcontrast._data import NORMALIZATIONS, check_panel, groups_by_length
-from skcontrast._torch_utils import STREAM_INIT, torch_generator
+from skcontrast._torch_utils import STREAM_INIT, isolated_seed, resolve_device, torch_generator
 from skcontrast._training import run_training
 from skcontrast._validation import Bool, Interval, Options, Rule, TupleOf, validate_params
 from skcontrast.nn.initialization import seeded_init_
@@ -318,6 +335,37 @@ class TorchTrainingMixin:
     def _min_shard_rows(self) -> int:
         """Rows each process needs per batch in a process group (0: any, even none)."""
         return 0
+
+    def _record_input_shape(self, panels):
+        """``n_channels_in_``, ``n_timepoints_in_`` (None where the panels mix them) and
+        scikit-learn's ``n_features_in_`` (values per sample) of the training panels."""
+        channels = {p.shape[1] for p in panels}
+        lengths = {p.shape[2] for p in panels}
+        self.n_channels_in_ = channels.pop() if len(channels) == 1 else None
+        self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
+        if self.n_channels_in_ is not None and self.n_timepoints_in_ is not None:
+            self.n_features_in_ = self.n_channels_in_ * self.n_timepoints_in_
+
+    def _fit_network(self, panels, targets=None):
+        """Build, initialise and train the network on the (normalised) training ``panels``
+        (``targets``: one label tensor per panel), seeded; sets the training history
+        (``loss_history_``, ``loss_terms_``, ``n_iters_``, ``stop_reason_``) and returns the
+        network in eval mode, on the training device, with that device."""
+        # in a process group: cuda:LOCAL_RANK of the process
+        device = _distributed.local_device(resolve_device(self.device))
+        seed = self._seed()
+        with isolated_seed(seed, device):
+            network = self._build_network(panels[0].shape[1], panels[0].shape[2]).to(device)
+            # thread-safe: initial weights from the fit's own generator (no global RNG)
+            self._init_weights(network, seed)
+            self._before_training(network, panels, device)
+            history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
+        self.loss_history_, self.loss_terms_ = history.total, history.terms
+        self.n_iters_ = len(self.loss_history_)
+        return network.eval(), device
+
+    def _before_training(self, network, panels, device):
+        """After the initial weights, before the first step (default: nothing)."""
 
     def _train(self, network, panels, device, seed, targets=None):
         """Optimise the network; returns (``_training.History``, stop reason)."""

@@ -17,7 +17,6 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from skcontrast import _distributed
 from skcontrast.nn.image_encoder import freeze, load_pretrained_weights
 from skcontrast.nn.rendering import render_line_plots, tile_cells
 
@@ -114,10 +113,14 @@ class ImageContext:
     tiled per batch (so a channel subset can be drawn); with a frozen image encoder each
     series' image embedding is computed once and looked up (unless channels are
     subsampled, when the subset's image changes from batch to batch).
+
+    ``kind`` is ``"line"`` or a pyts image name, ``size`` the image side, ``encoder`` the
+    image encoder's weights (``"scratch"``: trained, else loaded and frozen) and
+    ``chunk_rows(shape)`` the series per chunk when a frozen encoder embeds a panel.
     """
 
-    def __init__(self, est, network, panels, device):
-        self.est, self.device = est, device
+    def __init__(self, network, panels, device, *, kind, size, encoder, chunk_rows):
+        self.device, self.size, self.chunk_rows = device, size, chunk_rows
         self.value_ranges = [
             torch.from_numpy(
                 np.stack([np.nanmin(p, axis=(0, 2)), np.nanmax(p, axis=(0, 2))], axis=1)
@@ -125,13 +128,13 @@ class ImageContext:
             for p in panels
         ]
         self.cells = None
-        if est.image != "line":  # (n, C, size, size) per panel
+        if kind != "line":  # (n, C, size, size) per panel
             self.cells = [
                 torch.from_numpy(
                     np.concatenate(
                         # missing values drawn at the series mean (0 after z-normalisation)
                         [
-                            pyts_images(np.nan_to_num(p[:, c : c + 1]), est.image, est.image_size)
+                            pyts_images(np.nan_to_num(p[:, c : c + 1]), kind, size)
                             for c in range(p.shape[1])
                         ],
                         axis=1,
@@ -140,8 +143,8 @@ class ImageContext:
                 for p in panels
             ]
         self.frozen = None
-        if est.image_encoder != "scratch":
-            load_pretrained_weights(network.image_encoder, est.image_encoder)
+        if encoder != "scratch":
+            load_pretrained_weights(network.image_encoder, encoder)
             freeze(network.image_encoder)
             with torch.no_grad():
                 self.frozen = [self._embed_panel(network, p, d) for d, p in enumerate(panels)]
@@ -151,12 +154,12 @@ class ImageContext:
             value_range = self.value_ranges[dataset]
             if channels is not None:
                 value_range = value_range[channels]
-            return render_line_plots(x, value_range, self.est.image_size)
+            return render_line_plots(x, value_range, self.size)
         cells = self.cells[dataset][torch.from_numpy(indices)].to(self.device)
         return tile_cells(cells if channels is None else cells[:, channels.cpu()])
 
     def _embed_panel(self, network, panel, dataset):
-        out, size = [], self.est._inference_rows(panel.shape)
+        out, size = [], self.chunk_rows(panel.shape)
         for start in range(0, len(panel), size):
             idx = np.arange(start, min(start + size, len(panel)))
             x = torch.from_numpy(panel[idx]).to(self.device)
@@ -173,9 +176,8 @@ class ImageContext:
                 return network.image_encoder(
                     self.images_of(x, step.dataset, step.indices, channels)
                 )
-        local = network.image_encoder(
-            self.images_of(
-                _distributed.shard(x), step.dataset, _distributed.shard(step.indices), channels
+        return step.per_row(
+            lambda rows, indices: network.image_encoder(
+                self.images_of(rows, step.dataset, indices, channels)
             )
-        )
-        return _distributed.gather(local, len(x))
+        )(x, step.indices)

@@ -118,10 +118,7 @@ def load_weights(cls, path):
         value = state.get(attr)
         setattr(estimator, attr, None if value is None else value.numpy())
     estimator.loss_terms_ = {k: v.numpy().tolist() for k, v in state.get("loss_terms_", {}).items()}
-    # the flags sktime's fit sets
-    estimator._is_fitted = True
-    estimator._is_vectorized = False
-    return estimator
+    return estimator  # its fitted attributes set (sktime's fitted flags are the caller's)
 
 
 def _read(cls, path) -> dict:

@@ -18,25 +18,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from skcontrast._inference import apply_in_batches
-
 # time steps per streaming chunk (plus the receptive-field overlap)
 STREAM_CHUNK = 4096
 
 
-def stream_timesteps(est, network, X, device, receptive_field, chunk=STREAM_CHUNK):
-    """Causal per-step features ``(N, T, D)`` of panel ``X`` ``(N, C, T)`` in one pass."""
+def stream_timesteps(encode, X, receptive_field, chunk=STREAM_CHUNK):
+    """Causal per-step features ``(N, T, D)`` of panel ``X`` ``(N, C, T)`` in one pass.
+
+    ``encode`` maps a numpy chunk ``(N, C, t)`` to its step features ``(N, t, D)``.
+    """
     n, _, length = X.shape
     overlap = receptive_field - 1
     out = None
     for start in range(0, length, chunk):
         stop = min(start + chunk, length)
         lo = max(0, start - overlap)
-        part = X[:, :, lo:stop]
-        values = apply_in_batches(
-            lambda b: est._encode_timesteps(network, b), part, device,
-            prepare=_step_input(est), **est._inference_settings(part.shape, device),
-        )[:, start - lo :]  # fmt: skip
+        values = encode(X[:, :, lo:stop])[:, start - lo :]
         if out is None:
             out = np.empty((n, length, values.shape[-1]), dtype=values.dtype)
         out[:, start:stop] = values
@@ -55,44 +52,15 @@ def trailing_windows(series, window):
     return np.lib.stride_tricks.sliding_window_view(padded, window, axis=1).transpose(1, 0, 2)
 
 
-def windowed_timesteps(est, network, X, device, window, pooled=False):
-    """Per-step features ``(N, T, D)``: each step's trailing window encoded on its own."""
-    out = []
-    for series in X:
-        windows = trailing_windows(series, window)
-        if pooled:  # transform() rows of each window, its own normalisation(s) included
-            values = np.concatenate(
-                [
-                    apply_in_batches(
-                        lambda b: est._readout(network, b), windows, device,
-                        prepare=lambda rows, h=how: est._normalize(_copy(rows), h),
-                        **est._inference_settings(windows.shape, device),
-                    )  # fmt: skip
-                    for how in est._normalizations()
-                ],
-                axis=-1,
-            )
-            if est.standardize:
-                values = (values - est.feature_mean_) / est.feature_scale_
-            out.append(est._pool(values.astype(np.float32, copy=False)))
-        else:
-            out.append(
-                apply_in_batches(
-                    lambda b: est._encode_timesteps(network, b)[:, -1], windows, device,
-                    prepare=_step_input(est), **est._inference_settings(windows.shape, device),
-                )  # fmt: skip
-            )
-    return np.stack(out)
+def windowed_timesteps(encode, X, window):
+    """Per-step features ``(N, T, D)``: each step's trailing window encoded on its own.
+
+    ``encode`` maps the ``(T, C, window)`` read-only windows of one series to one row per
+    window, ``(T, D)``.
+    """
+    return np.stack([encode(trailing_windows(series, window)) for series in X])
 
 
-def _step_input(est):
-    """How a chunk is prepared for per-step encoding: a copy, with the fitted statistics of
-    ``normalize="global"`` (first) applied (a per-series z-score would read the future)."""
-    if est._normalizations()[0] == "global":
-        return lambda rows: est._normalize(_copy(rows))
-    return _copy
-
-
-def _copy(rows):
+def writable_copy(rows):
     """A writable, contiguous float32 copy of a chunk (torch needs writable memory)."""
     return np.array(rows, dtype=np.float32, order="C", copy=True)

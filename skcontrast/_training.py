@@ -52,6 +52,26 @@ class Step:
     # what the method's _training_context yielded (a FitState, or None)
     fit: FitState | None = None
 
+    @staticmethod
+    def per_row(fn):
+        """``fn`` over the rows of its arguments (tensors or arrays, one row per series of
+        the global batch), data-parallel: in a process group each rank runs ``fn`` on its
+        shard of the rows and the tensors it returns (one, or a tuple) are gathered into
+        the global batch (autograd-aware), so the loss sees every rank's rows; alone,
+        ``fn`` itself. The loop owns the sharding: an objective wraps its encoders in this
+        and imports nothing of ``skcontrast._distributed``."""
+        if not _distributed.is_distributed():
+            return fn
+
+        def sharded(*rows):
+            n = len(rows[0])
+            out = fn(*(_distributed.shard(r) for r in rows))
+            if isinstance(out, tuple):
+                return tuple(_distributed.gather(o, n) for o in out)
+            return _distributed.gather(out, n)
+
+        return sharded
+
 
 class BatchSampler:
     """Batches from a corpus of panels: each batch from one panel, panels drawn by size.

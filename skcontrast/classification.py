@@ -9,7 +9,6 @@ import torch
 from sktime.classification.base import BaseClassifier
 from torch.nn import functional as F
 
-from skcontrast import _distributed
 from skcontrast._data import (
     as_sklearn_panel,
     check_panel,
@@ -26,15 +25,19 @@ from skcontrast._estimator import (
     width,
 )
 from skcontrast._inference import apply_in_batches
-from skcontrast._torch_utils import isolated_seed, resolve_device
+from skcontrast._torch_utils import resolve_device
 from skcontrast._validation import Interval, Options
-from skcontrast.aimts import AimTSTransformer, check_architecture, resolve_pretrained
+from skcontrast.aimts import (
+    ChannelIndependentEncoding,
+    check_architecture,
+    resolve_pretrained,
+)
 from skcontrast.nn.aimts import FineTuneNetwork
 
 __all__ = ["AimTSClassifier"]
 
 
-class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
+class AimTSClassifier(ChannelIndependentEncoding, TorchTrainingMixin, BaseClassifier):
     """Fine-tune an AimTS encoder with a classification head, end to end.
 
     This is how the AimTS paper reaches its accuracy: pretrain the encoder once
@@ -163,12 +166,6 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             n_channels, len(self.classes_), self.hidden_channels, self.repr_dims, self.depth
         )
 
-    # the same channel-independent encoder: AimTSTransformer's chunks and CPU precision
-    _bf16_cpu_inference = AimTSTransformer._bf16_cpu_inference
-    _inference_rows = AimTSTransformer._inference_rows
-    _instances_per_series = AimTSTransformer._instances_per_series
-    _cpu_chunk_steps = AimTSTransformer._cpu_chunk_steps
-
     def _training_loss(self, network, batch, step):
         labels = step.targets.to(batch.device)
         return {"cross_entropy": F.cross_entropy(network(batch).float(), labels)}
@@ -201,6 +198,11 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
         """Class probabilities of each series, columns in the order of ``classes_``."""
         return super().predict_proba(_panel(X, type(self).__name__))
 
+    def _before_training(self, network, panels, device):
+        """The head's input scaling, from the initial encoder's features of the panels."""
+        rows = min(self._chunk_rows(p.shape, device) for p in panels)
+        network.fit_feature_scaling(panels, rows, device)
+
     def _init_weights(self, network, seed):
         """Seeded initial weights, then the pretrained series encoder (architecture checked)."""
         super()._init_weights(network, seed)
@@ -219,27 +221,11 @@ class AimTSClassifier(TorchTrainingMixin, BaseClassifier):
             warn_if_transposed(p, name, stacklevel=4)
         all_labels = np.searchsorted(self.classes_, y)
         targets = [torch.from_numpy(all_labels[index]).long() for index, _ in groups]
-        n_channels = panels[0].shape[1]
-        lengths = {p.shape[2] for p in panels}
-        self.n_channels_in_ = n_channels
-        self.n_timepoints_in_ = lengths.pop() if len(lengths) == 1 else None
-        if self.n_timepoints_in_ is not None:
-            self.n_features_in_ = n_channels * self.n_timepoints_in_
-        # in a process group: cuda:LOCAL_RANK; every rank fine-tunes on the whole batch
-        # (correct, identical on every rank, but not faster: only pretraining is sharded)
-        device = _distributed.local_device(resolve_device(self.device))
-        seed = self._seed()
-        with isolated_seed(seed, device):
-            network = self._build_network(n_channels, self.n_timepoints_in_)
-            # thread-safe: initial weights from the fit's own generator (no global RNG)
-            self._init_weights(network, seed)
-            network = network.to(device)
-            rows = min(self._chunk_rows(p.shape, device) for p in panels)
-            network.fit_feature_scaling(panels, rows, device)
-            history, self.stop_reason_ = self._train(network, panels, device, seed, targets)
-        self.loss_history_, self.loss_terms_ = history.total, history.terms
-        self.n_iters_ = len(self.loss_history_)
-        self.network_ = network.cpu().eval()
+        self._record_input_shape(panels)
+        # in a process group every rank fine-tunes on the whole batch (correct, identical
+        # on every rank, but not faster: only pretraining is sharded)
+        network, _ = self._fit_network(panels, targets)
+        self.network_ = network.cpu()
         self._discard_checkpoint()
         return self
 

@@ -156,11 +156,11 @@ def test_a_step_encodes_the_drawn_augmentations_of_cropped_windows(corpus, param
     network.timestep_features = lambda x: seen.append(tuple(x.shape)) or original(x)
     from skcontrast._aimts_loss import aimts_loss
 
-    class Step:
-        index, steps_per_epoch, generator = 0, 1, torch.Generator().manual_seed(0)
+    from skcontrast._training import Step
 
+    step = Step(0, 1, 0, np.arange(10), generator=torch.Generator().manual_seed(0))
     x = torch.from_numpy(corpus[0]).float()  # (10, 1, 40)
-    terms = aimts_loss(t, network, x, Step, None)
+    terms = aimts_loss(t, network, x, step, None)
     assert seen == [(rows, 1, length)] and set(terms) == {"inter", "intra"}
 
 

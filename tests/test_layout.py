@@ -180,3 +180,80 @@ def test_batched_inference_takes_values_not_an_estimator():
     out = apply_in_batches(double, X, torch.device("cpu"), rows=3, prepare=lambda r: r + 1)
     assert sizes == [3, 3, 3, 1]
     np.testing.assert_array_equal(out, (X + 1) * 2)
+
+
+# what helper modules may call on an estimator: the training contract's hooks and the
+# members the contract declares for helpers (skcontrast._estimator's docstring)
+_DECLARED = {
+    "_build_network", "_init_weights", "_training_loss", "_make_optimizer",
+    "_training_context", "_before_training", "_after_step", "_lr_factor",
+    "_default_n_iters", "_min_shard_rows", "_trains_on_single_series",
+    "_effective_params", "_check_params", "_readout", "_normalizations", "_layer_params",
+    "_accepts_corpus",
+}  # fmt: skip
+# the estimators and their bases: they read their own members
+_ESTIMATOR_MODULES = {"_estimator", "_base", "btsf", "aimts", "classification",
+                      "forecasting", "detection"}  # fmt: skip
+
+
+def _private_uses(path):
+    """``(line, "obj._member")`` for every private member read or set on another object than
+    ``self``/``cls`` or a module (issue 34: helpers receive values, not estimators)."""
+    tree = ast.parse(path.read_text())
+    modules = {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
+            continue
+        owner = ast.unparse(node.value)
+        if node.attr.startswith("__") or owner in {"self", "cls"}:
+            continue
+        if owner.split(".")[0] in modules:  # a library's own private (torch.ops..., nn.init...)
+            continue
+        found.append((node.lineno, f"{owner}.{node.attr}"))
+    return found
+
+
+def test_helpers_touch_only_declared_members_of_an_estimator():
+    undeclared = []
+    for name, path in _modules().items():
+        if name.rsplit(".", 1)[-1] in _ESTIMATOR_MODULES:
+            continue
+        for line, use in _private_uses(path):
+            member = use.rsplit(".", 1)[-1]
+            if member not in _DECLARED:
+                undeclared.append(f"{path.name}:{line}: {use}")
+    assert not undeclared
+    contract = (PACKAGE / "_estimator.py").read_text()
+    assert all(f"``{m}" in contract for m in _DECLARED), "declare each member once, there"
+
+
+def test_the_member_scan_finds_an_estimators_private_state(tmp_path):
+    """The scan above fails on the kind of code issue 34 removed (it can fail)."""
+    module = tmp_path / "helper.py"
+    module.write_text(
+        "def load(estimator):\n    estimator._is_fitted = True\n"
+        "def rows(est, shape):\n    return est._inference_rows(shape)\n"
+    )
+    assert [use for _, use in _private_uses(module)] == [
+        "estimator._is_fitted", "est._inference_rows"
+    ]
+
+
+def test_sharding_is_the_loops():
+    """Objectives wrap their encoders in ``step.per_row``; only the loop and the fit's
+    plumbing import the process-group helpers (a new objective cannot forget to shard)."""
+    modules = _modules()
+    plumbing = {"_training", "_estimator", "_checkpoint", "_distributed", "distributed",
+                "pretrain"}  # fmt: skip
+    importers = {
+        name.rsplit(".", 1)[-1]
+        for name, path in modules.items()
+        if "skcontrast._distributed" in _imports(name, path, modules)
+    }
+    assert importers and importers <= plumbing, importers - plumbing

@@ -57,8 +57,11 @@ def test_chunked_stream_equals_one_pass(fitted, long_series):
 
     X = long_series.to_numpy(np.float32).T[None]
 
-    one = _timesteps.stream_timesteps(est, est.network_, X, torch.device("cpu"), 29, chunk=10_000)
-    chunked = _timesteps.stream_timesteps(est, est.network_, X, torch.device("cpu"), 29, chunk=37)
+    def encode(part):
+        return est._step_features(est.network_, part, torch.device("cpu"))
+
+    one = _timesteps.stream_timesteps(encode, X, 29, chunk=10_000)
+    chunked = _timesteps.stream_timesteps(encode, X, 29, chunk=37)
     np.testing.assert_allclose(chunked, one, rtol=1e-5, atol=1e-6)
 
 

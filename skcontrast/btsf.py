@@ -129,7 +129,9 @@ class BTSFTransformer(BaseContrastiveTransformer):
     missing : {"interpolate", "mask"}, default="interpolate"
         Missing values (NaN): linearly interpolated before both encoders, or, as TS2Vec,
         masked (zero features after the temporal encoder's input projection; the spectral
-        branch always interpolates). The method notes give the measurements.
+        branch always interpolates). ``transform_timesteps`` masks either way (causal);
+        the user guide's "Missing values" gives the whole policy, the method notes the
+        measurements.
     channel_independent : bool, default=False
         Encode each variable of a multivariate series as its own univariate series, so the
         other variables serve as negatives (the paper's option for multivariate data);

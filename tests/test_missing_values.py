@@ -72,3 +72,39 @@ def test_a_channel_without_observations_is_an_error(panel):
     X[3] = np.nan
     with pytest.raises(ValueError, match="channel 0 of series 3 has no observed value"):
         BTSFTransformer(**BTSFTransformer.get_test_params()[0]).fit(X)
+
+
+@pytest.mark.parametrize("make", [BTSFTransformer, AimTSTransformer])
+def test_step_representations_mask_missing_values_whatever_missing_says(make):
+    """The policy table (user guide, Missing values): ``transform_timesteps`` masks, so
+    ``r_t`` at a gap reads the past only; BTSF's default ``missing="interpolate"``
+    would read the next observed value."""
+    from _helpers import tiny_aimts, tiny_btsf
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((8, 1, 60)).astype(np.float32)
+    est = (tiny_btsf if make is BTSFTransformer else tiny_aimts)(n_iters=1).fit(X)
+    series = X[0].copy()
+    series[0, 30:33] = np.nan
+    changed = series.copy()
+    changed[0, 33:] += 5.0  # only values after the gap differ
+    kwargs = {} if make is BTSFTransformer else {"window": 20}
+    a = est.transform_timesteps(series[None], **kwargs)[0]
+    b = est.transform_timesteps(changed[None], **kwargs)[0]
+    assert np.isfinite(a).all()
+    np.testing.assert_array_equal(a[:33], b[:33])
+    assert not np.allclose(a[33:], b[33:])
+
+
+def test_line_plot_leaves_the_column_of_a_missing_value_blank():
+    from skcontrast.nn.rendering import render_line_plots
+
+    x = torch.sin(torch.linspace(0, 6, 128)).view(1, 1, 128)
+    gap = x.clone()
+    gap[..., 40:44] = float("nan")
+    value_range = torch.tensor([[-1.0, 1.0]])
+    full = render_line_plots(x, value_range, 64).sum(dim=2).flatten()
+    drawn = render_line_plots(gap, value_range, 64).sum(dim=2).flatten()
+    blank = (drawn == 0).nonzero().flatten().tolist()
+    assert (full > 0).all() and blank and all(19 <= c <= 22 for c in blank)
+    assert torch.equal(drawn[:19], full[:19]) and torch.equal(drawn[23:], full[23:])

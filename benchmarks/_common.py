@@ -145,16 +145,6 @@ def wilcoxon_p(a, b) -> float:
     return float(wilcoxon(d).pvalue) if np.any(d != 0) else 1.0
 
 
-def run_safely(run_dataset, job):
-    """``run_dataset(job)``, with a failure reported instead of ending the whole run (the
-    job's first item names the dataset)."""
-    try:
-        return run_dataset(job)
-    except Exception as err:  # noqa: BLE001 (a benchmark run goes on with the next set)
-        print(f"{job[0]}: FAILED ({type(err).__name__}: {err})", flush=True)
-        return []
-
-
 def make(cls, **params):
     """``cls(**params)``, options given by name (as the benchmarks' tables write them)."""
     return cls(**cls._split_options(params))

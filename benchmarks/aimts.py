@@ -24,15 +24,14 @@ Every fit runs in a fresh process, one at a time; times are for this machine, qu
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, make, md_table, peak_rss_mb, stamp
 
 # the ten sets of the earlier classification table (its published AimTS numbers)
 DATASETS = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "BasicMotions",
@@ -133,19 +132,15 @@ def transfer_job(job):
     return rows
 
 
+def _show(job, rows):
+    for r in rows:
+        if "variant" in r:
+            print(f"{r['dataset']:>18} {r['variant']:>16}: acc {r['accuracy']:.3f} fit "
+                  f"{r['fit_s']:6.1f} s peak {r['peak_rss_mb']:6.0f} MB", flush=True)  # fmt: skip
+
+
 def run(worker, jobs):
-    rows = []
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for out in pool.map(worker, jobs):
-            for r in out:
-                if "variant" in r:
-                    print(
-                        f"{r['dataset']:>18} {r['variant']:>16}: acc {r['accuracy']:.3f} "
-                        f"fit {r['fit_s']:6.1f} s peak {r['peak_rss_mb']:6.0f} MB",
-                        flush=True,
-                    )
-            rows.extend(out)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(_runner.run(worker, jobs, show=_show))
 
 
 def plot_bars(table: pd.DataFrame, path: Path, title: str, ylabel="test accuracy"):
@@ -186,7 +181,7 @@ def write_main(df):
     lines = [
         "# AimTS + LogisticRegression beside BTSF and MiniRocket",
         "",
-        f"Machine: {machine()}. Default AimTSTransformer (30 steps, batch 16, full "
+        f"{stamp()} Default AimTSTransformer (30 steps, batch 16, full "
         "architecture) + default LogisticRegression; BTSF and MiniRocket from "
         "classification.csv (same machine). Official splits, random_state=0.",
         "",
@@ -210,7 +205,7 @@ def write_transfer(df):
     pre = df[df.method == "pretrain"].iloc[0]
     runs = df[df.method != "pretrain"]
     lines = ["# AimTS: pretrain on a corpus, reuse on held-out datasets", "",
-             f"Machine: {machine()}. Corpus: {', '.join(CORPUS)} ({int(pre.n_series)} training "
+             f"{stamp()} Corpus: {', '.join(CORPUS)} ({int(pre.n_series)} training "
              f"series of mixed length and channel count), AimTSTransformer({PRETRAIN}), "
              f"{pre.fit_s:.0f} s. Held-out sets never seen in pretraining; fine-tuning with "
              "AimTSClassifier defaults (100 steps, AdamW lr 1e-4 encoder, 1e-3 head); label "
@@ -235,7 +230,7 @@ def write_ablation(df):
     t["mean"] = t.mean(axis=1)
     t["mean fit s"] = df.pivot(index="variant", columns="dataset", values="fit_s").mean(axis=1)
     t.index.name = "variant"
-    lines = ["# AimTS ablation", "", f"Machine: {machine()}. Default AimTSTransformer + "
+    lines = ["# AimTS ablation", "", f"{stamp()} Default AimTSTransformer + "
              "LogisticRegression, one component removed at a time.", ""]  # fmt: skip
     lines += md_table(t, "{:.3f}")
     (RESULTS / "aimts_ablation.md").write_text("\n".join(lines) + "\n")

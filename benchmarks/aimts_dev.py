@@ -27,11 +27,9 @@ Each dataset runs in its own process, one after another; rows are appended to
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 
+import _runner
 import numpy as np
 import pandas as pd
 from _common import (
@@ -39,10 +37,9 @@ from _common import (
     RESULTS,
     dev_suite,
     load,
-    machine,
     make,
-    run_safely,
     shape_of,
+    stamp,
     wilcoxon_p,
     wtl,
 )
@@ -66,11 +63,7 @@ def first_normalisation(F: np.ndarray, n_channels: int) -> np.ndarray:
     return F.reshape(len(F), n_channels, 2, -1)[:, :, 0].reshape(len(F), -1)
 
 
-def probe(F_train, y_train, F_test, y_test) -> float:
-    from sklearn.linear_model import LogisticRegression
-
-    clf = LogisticRegression().fit(F_train, y_train)  # default, as a user would
-    return float(np.mean(clf.predict(F_test) == y_test))
+probe = _runner.probe  # default LogisticRegression(), as a user would
 
 
 def run_dataset(job):
@@ -107,21 +100,10 @@ def run_dataset(job):
 
 
 def run(datasets, seeds, encoders=ENCODERS):
-    columns = ["dataset", "seed", "arm"]
-    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=columns)
-    have = set(zip(done.dataset, done.seed, done.arm, strict=True))
     # seed-major: a run cut short leaves whole seeds, not a few sets with every seed
-    jobs = [
-        (name, seed, encoders)
-        for seed in seeds
-        for name in datasets
-        if (name, seed, encoders[0][0]) not in have
-    ]
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
-        for rows in pool.map(partial(run_safely, run_dataset), jobs):
-            if rows:
-                pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+    wanted = [(name, seed, encoders[0][0]) for seed in seeds for name in datasets]
+    todo = _runner.pending(CSV, ["dataset", "seed", "arm"], wanted)
+    _runner.run(run_dataset, [(name, seed, encoders) for name, seed, _ in todo], CSV)
 
 
 def paired_table(df: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
@@ -205,7 +187,7 @@ def report():
     lines = [
         "# AimTS on the dev suite: default readout vs the two-normalisation readout",
         "",
-        f"Machine: {machine()}. Official train/test splits of {len(acc)} datasets, seeds "
+        f"{stamp()} Official train/test splits of {len(acc)} datasets, seeds "
         f"{', '.join(map(str, seeds))}; accuracy is the mean over the seeds. One "
         "`AimTSTransformer(normalize=('zscore', 'global'), random_state=seed)` fit per set "
         "and seed (`max_channels=4` above four channels); 'AimTS' is the default "

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
-from _common import RESULTS, load, machine, md_table
+from _common import RESULTS, load, md_table, stamp
 from aimts_speed import QUALITY_SETS
 from torch.nn import functional as F
 
@@ -93,7 +93,7 @@ def main():
     lines = [
         "# Readouts of the frozen base encoder (dev sets outside its transfer group)",
         "",
-        f"Machine: {machine()}. StandardScaler + LogisticRegression(max_iter=1000), all "
+        f"{stamp()} StandardScaler + LogisticRegression(max_iter=1000), all "
         "training labels.",
         "",
         *md_table(table),

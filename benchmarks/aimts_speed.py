@@ -17,14 +17,13 @@ pretrained encoder's transfer-validation group, one fresh process per fit, one a
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, make, md_table, peak_rss_mb, stamp
 
 PAPER = {"n_augmentations": 5, "crop_length": None, "image_width": 64}
 CONFIGS = {
@@ -56,9 +55,10 @@ MEMORY_SETS = [
 ]
 
 
-def memory_job(name, data_dir):
+def memory_job(job):
     from skcontrast import AimTSTransformer
 
+    name, data_dir = job
     (X, _), _ = load(name, Path(data_dir))
     start = time.perf_counter()
     AimTSTransformer(random_state=0).fit(X).transform(X)
@@ -71,13 +71,10 @@ def memory_job(name, data_dir):
 
 
 def memory_part(data_dir):
-    rows = []
-    ctx = mp.get_context("spawn")
-    for name in MEMORY_SETS:
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            rows.append(pool.submit(memory_job, name, str(data_dir)).result())
-        print(rows[-1], flush=True)
-        pd.DataFrame(rows).to_csv(RESULTS / "aimts_speed_memory.csv", index=False)
+    path = RESULTS / "aimts_speed_memory.csv"
+    path.unlink(missing_ok=True)  # a new measurement (timings are not resumed)
+    jobs = [(name, str(data_dir)) for name in MEMORY_SETS]
+    _runner.run(memory_job, jobs, path, show=lambda _, rows: print(rows, flush=True))
 
 
 def step_seconds(T, params, repeats=3):
@@ -154,30 +151,17 @@ def quality_job(job):
 
 def quality_part(data_dir):
     path = RESULTS / "aimts_speed_quality.csv"
-    done = (
-        pd.read_csv(path) if path.exists() else pd.DataFrame(columns=["dataset", "config", "seed"])
-    )
-    seen = set(zip(done.dataset, done.config, done.seed, strict=True))
-    rows = done.to_dict("records")
-    ctx = mp.get_context("spawn")
-    for seed in SEEDS:
-        for name in QUALITY_SETS:
-            for config in CONFIGS:
-                if (name, config, seed) in seen:
-                    continue
-                with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-                    rows.append(
-                        pool.submit(quality_job, (name, config, seed, str(data_dir))).result()
-                    )
-                print(rows[-1], flush=True)
-                pd.DataFrame(rows).to_csv(path, index=False)
+    wanted = [(n, c, s) for s in SEEDS for n in QUALITY_SETS for c in CONFIGS]
+    todo = _runner.pending(path, ["dataset", "config", "seed"], wanted)
+    jobs = [(name, config, seed, str(data_dir)) for name, config, seed in todo]
+    _runner.run(quality_job, jobs, path, show=lambda _, rows: print(rows, flush=True))
 
 
 def report():
     lines = [
         "# AimTS: the cost of a training step and what it buys",
         "",
-        f"Machine: {machine()}.",
+        f"{stamp()}",
         "",
     ]
     steps = RESULTS / "aimts_speed_steps.csv"

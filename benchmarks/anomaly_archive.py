@@ -43,6 +43,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
 from _common import DEFAULT_DATA, RESULTS, machine, peak_rss_mb, stamp, wilcoxon_p
@@ -209,7 +210,7 @@ def run_all(data_dir, methods, per_family_n=None):
                            length=len(x), train_end=item["train_end"], start=item["start"],
                            end=item["end"], position=position, hit=hit,
                            seconds=round(seconds, 2), window=info.get("window"))  # fmt: skip
-                pd.DataFrame([row]).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+                _runner.append_rows(CSV, [row])
                 print(f"{item['id']:03d} {item['family']:>18} {name:>17}: "
                       f"{'hit ' if hit else 'miss'} {seconds:6.1f} s", flush=True)  # fmt: skip
 

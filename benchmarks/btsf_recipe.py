@@ -20,9 +20,10 @@ from __future__ import annotations
 import argparse
 import time
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p, wtl
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, stamp, wilcoxon_p, wtl
 
 QUICK = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "ECG200", "CBF", "SyntheticControl",
          "DistalPhalanxTW", "Fungi", "BasicMotions", "InsectEPGSmallTrain", "DodgerLoopDay",
@@ -299,7 +300,7 @@ def run(datasets, variants, seeds, readouts=READOUTS, csv=CSV):
                         for r in todo]  # fmt: skip
                 accuracies = {r["readout"]: round(r["accuracy"], 3) for r in rows}
                 print(name, variant, seed, f"fit {fit_s:.1f} s", accuracies, flush=True)
-                pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+                _runner.append_rows(csv, rows)
 
 
 # what the paired table compares with: the default recipe when most variants were run (the
@@ -324,7 +325,7 @@ def report(csv=CSV):
     lines = [
         f"# BTSF recipe ablation ({'dev suite' if dev else 'quick subset'})",
         "",
-        f"Machine: {machine()}. Default LogisticRegression on standardised features; mean "
+        f"{stamp()} Default LogisticRegression on standardised features; mean "
         f"test accuracy over {names} and the seeds run; 'vs untrained' counts datasets "
         f"where the row beats the untrained encoder with the {default} readout, 'vs "
         f"{default}' those where it beats the same fit with the {default} readout (±0.005; "

@@ -27,12 +27,10 @@ Time it on a quiet machine: a concurrent job on the same cores slows fits severa
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 
+import _runner
 import numpy as np
 import pandas as pd
 from _common import (
@@ -40,10 +38,9 @@ from _common import (
     RESULTS,
     dev_suite,
     load,
-    machine,
     make,
-    run_safely,
     shape_of,
+    stamp,
     wilcoxon_p,
     wtl,
 )
@@ -161,18 +158,12 @@ def run_dataset(job):
 
 
 def run(datasets, seeds):
-    done = pd.read_csv(CSV) if CSV.exists() else None
+    wanted = [(name, m, s) for name in datasets for m in METHODS for s in seeds]
+    todo = _runner.pending(CSV, ["dataset", "method", "seed"], wanted)
     jobs = []
-    for name in datasets:
-        rows = done[done.dataset == name] if done is not None else None
-        have = set() if rows is None else set(zip(rows.method, rows.seed, strict=True))
-        todo = {(m, s) for m in METHODS for s in seeds} - have
-        if todo:
-            jobs.append((name, seeds, todo))
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=ctx, max_tasks_per_child=1) as pool:
-        for rows in pool.map(partial(run_safely, run_dataset), jobs):
-            pd.DataFrame(rows).to_csv(CSV, mode="a", header=not CSV.exists(), index=False)
+    for name in dict.fromkeys(n for n, _, _ in todo):  # one job per set, its runs to do
+        jobs.append((name, seeds, {(m, s) for n, m, s in todo if n == name}))
+    _runner.run(run_dataset, jobs, CSV)
 
 
 def previous_default_lines(df) -> list[str]:
@@ -244,7 +235,7 @@ def report():
     lines = [
         "# Classification: BTSF + LogisticRegression vs its untrained encoder and MiniRocket",
         "",
-        f"Machine: {machine()}. Official train/test splits of {len(order)} datasets; "
+        f"{stamp()} Official train/test splits of {len(order)} datasets; "
         f"{seeds_run}; accuracy is the mean over the seeds run (± its standard deviation); "
         "fit time includes the classifier; 'peak MB' is the most resident memory a fit added "
         "to its process. BTSF: `Pipeline([BTSFTransformer(random_state=seed), "

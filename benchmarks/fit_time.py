@@ -16,23 +16,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import RESULTS, machine, make
+from _common import RESULTS, make, stamp
 
 SHAPES = [(100, 100), (100, 500), (100, 2000), (1000, 100), (1000, 500), (1000, 2000)]
 
 
-def job(shape, params):
+def job(task):
     import torch
 
     from skcontrast import BTSFTransformer
 
-    n, length = shape
+    (n, length), params = task
     X = np.random.default_rng(0).standard_normal((n, 1, length)).cumsum(-1).astype(np.float32)
     est = make(BTSFTransformer, random_state=0, **params)
     start = time.perf_counter()
@@ -45,11 +44,9 @@ def job(shape, params):
 
 
 def run(params, tag):
-    rows = []
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for row in pool.map(job, SHAPES, [params] * len(SHAPES)):
-            print(row, flush=True)
-            rows.append({**row, "params": json.dumps(params)})
+    rows = _runner.run(job, [(shape, params) for shape in SHAPES],
+                       show=lambda _, rows: print(rows, flush=True))  # fmt: skip
+    rows = [{**row, "params": json.dumps(params)} for row in rows]
     pd.DataFrame(rows).to_csv(RESULTS / f"fit_time{tag}.csv", index=False)
     report(tag)
 
@@ -62,7 +59,7 @@ def report(tag=""):
     lines = [
         f"# {'Default' if not params else 'Candidate'} BTSF fit time against data size",
         "",
-        f"Machine: {machine()}. `BTSFTransformer({call}).fit(X)` on random walks, "
+        f"{stamp()} `BTSFTransformer({call}).fit(X)` on random walks, "
         f"{df.steps.iloc[0]} training steps; 'transform s' is `transform` of the same series "
         '(one encoding pass per normalisation of the default `normalize=("zscore", '
         '"global")`), which `fit` also makes (output standardisation); the rest of the fit '

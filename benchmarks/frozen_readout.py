@@ -38,6 +38,7 @@ import time
 import warnings
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
 import torch
@@ -269,13 +270,10 @@ def run_all(data_dir, weights=None, readouts=None, tag=None, sets=None):
     """Every set, or ``sets`` (resumable); with ``tag``, the ``weights`` file's readouts
     go to their own CSV (no MiniRocket rows: the main CSV has them)."""
     csv = CSV if tag is None else RESULTS / f"frozen_readout_{tag}.csv"
-    done = set(pd.read_csv(csv).dataset) if csv.exists() else set()
-    for name in sets or SETS:
-        if name in done:
-            continue
+    for name in _runner.pending(csv, "dataset", sets or SETS):
         start = time.perf_counter()
         rows = run_dataset(name, data_dir, weights, readouts, rocket=tag is None)
-        pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+        _runner.append_rows(csv, rows)
         acc = pd.DataFrame(rows).groupby("method", sort=False).accuracy.mean().round(3)
         print(f"{name} ({time.perf_counter() - start:.0f} s)", acc.to_dict(), flush=True)
 

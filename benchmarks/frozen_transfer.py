@@ -20,12 +20,11 @@ the multivariate check.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
 from _common import DEFAULT_DATA, RESULTS, UEA, load, md_table, stamp, wilcoxon_p, wtl
@@ -100,19 +99,15 @@ def run_dataset(job):
 
 def run_all(data_dir, weights=None, tag=None):
     csv = RESULTS / (f"frozen_transfer_{tag}.csv" if tag else "frozen_transfer.csv")
-    done = set(pd.read_csv(csv).dataset) if csv.exists() else set()
-    ctx = mp.get_context("spawn")
     # the multivariate check before the long univariate sets (CPU budget of a sitting)
-    order = [n for n in SETS if n in done] + MULTIVARIATE + [n for n in SETS if n not in done]
-    for name in order:
-        if name in done:
-            continue
-        start = time.perf_counter()
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            rows = pool.submit(run_dataset, (name, str(data_dir), weights)).result()
-        pd.DataFrame(rows).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+    order = MULTIVARIATE + [n for n in SETS if n not in MULTIVARIATE]
+    todo = _runner.pending(csv, "dataset", order)
+
+    def show(job, rows):
         full = pd.DataFrame(rows).query("fraction == 1.0").groupby("method").accuracy.mean()
-        print(f"{name} ({time.perf_counter() - start:.0f} s)", full.round(3).to_dict(), flush=True)
+        print(job[0], full.round(3).to_dict(), flush=True)
+
+    _runner.run(run_dataset, [(name, str(data_dir), weights) for name in todo], csv, show)
 
 
 def report(tag=None):

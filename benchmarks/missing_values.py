@@ -31,9 +31,10 @@ from __future__ import annotations
 import argparse
 import time
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, make
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, make, stamp
 from btsf_recipe import DEV_CSV, QUICK
 
 CSV = RESULTS / "missing_values.csv"
@@ -101,7 +102,7 @@ def run_one(name, seed, variant, rate, data, csv, params):
     accuracy = float(np.mean(np.asarray(model.predict(X_test)) == y_test))
     row = dict(dataset=name, seed=seed, variant=variant, rate=rate, accuracy=accuracy, fit_s=fit_s)
     print(row, flush=True)
-    pd.DataFrame([row]).to_csv(csv, mode="a", header=not csv.exists(), index=False)
+    _runner.append_rows(csv, [row])
 
 
 def complete_from_recipe_run(seeds) -> pd.DataFrame:
@@ -143,7 +144,7 @@ def report(csv=CSV):
     lines = [
         "# BTSF with scattered missing values (NaN in train and test)",
         "",
-        f"Machine: {machine()}. "
+        f"{stamp()} "
         + (
             "`Pipeline([BTSFTransformer(random_state=seed), LogisticRegression()])`, the "
             'current defaults (100 steps of 32, `normalize=("zscore", "global")`), with '

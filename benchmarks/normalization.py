@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wtl
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, stamp, wtl
 from btsf_recipe import DEV_CSV
 from scipy.stats import wilcoxon
 
@@ -54,7 +54,7 @@ def report():
     lines = [
         "# BTSF: per-series z-score, dataset-level statistics, or both",
         "",
-        f"Machine: {machine()}. From `btsf_recipe_dev.csv` (default LogisticRegression on "
+        f"{stamp()} From `btsf_recipe_dev.csv` (default LogisticRegression on "
         "standardised features; rows compared within a seed share their fit). "
         f"{len(raw)} of the {len(names)} dev sets hold series the archive did not "
         "z-normalise; on the others the normalisations feed the encoder the same series "

@@ -27,14 +27,13 @@ own CSV, ``pretrained_scales.csv``): a check on sets that played no part in the 
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, machine, make, md_table, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, load, make, md_table, peak_rss_mb, stamp
 from aimts import plot_bars, subset
 from pretrain_base import TRANSFER_VALIDATION
 
@@ -129,18 +128,12 @@ def run_dataset(job):
 
 
 def run_all(data_dir):
-    done = pd.read_csv(CSV) if CSV.exists() else pd.DataFrame(columns=["dataset"])
-    rows = done.to_dict("records")
-    ctx = mp.get_context("spawn")
-    for name in TRANSFER_VALIDATION:
-        if name in set(done.dataset):
-            continue
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            out = pool.submit(run_dataset, (name, str(data_dir))).result()
-        rows.extend(out)
-        pd.DataFrame(rows).to_csv(CSV, index=False)
-        full = pd.DataFrame(out).query("fraction == 1.0").groupby("method").accuracy.mean()
-        print(name, full.round(3).to_dict(), flush=True)
+    def show(job, rows):
+        full = pd.DataFrame(rows).query("fraction == 1.0").groupby("method").accuracy.mean()
+        print(job[0], full.round(3).to_dict(), flush=True)
+
+    todo = _runner.pending(CSV, "dataset", TRANSFER_VALIDATION)
+    _runner.run(run_dataset, [(name, str(data_dir)) for name in todo], CSV, show)
 
 
 def run_scales(data_dir):
@@ -151,10 +144,7 @@ def run_scales(data_dir):
     from skcontrast import AimTSTransformer
 
     torch.set_num_threads(2)
-    done = pd.read_csv(SCALES_CSV) if SCALES_CSV.exists() else pd.DataFrame(columns=["dataset"])
-    for name in TRANSFER_VALIDATION:
-        if name in set(done.dataset):
-            continue
+    for name in _runner.pending(SCALES_CSV, "dataset", TRANSFER_VALIDATION):
         (X, y), (X_test, y_test) = load(name, Path(data_dir))
         X, X_test = np.asarray(X, np.float32), np.asarray(X_test, np.float32)
         make = lambda: AimTSTransformer(pretrained="base", n_iters=0, input_scales=SCALES)  # noqa: E731
@@ -162,7 +152,7 @@ def run_scales(data_dir):
         rows = []
         for seed in SEEDS:
             _probe(rows, name, SCALED, seed, features, y, y_test, LogisticRegression, seconds)
-        pd.DataFrame(rows).to_csv(SCALES_CSV, mode="a", header=not SCALES_CSV.exists(), index=False)
+        _runner.append_rows(SCALES_CSV, rows)
         print(name, round(np.mean([r["accuracy"] for r in rows[:1]]), 3), flush=True)
 
 
@@ -198,7 +188,7 @@ def report():
     lines = [
         '# The shipped encoder `pretrained="base"` on its transfer-validation group',
         "",
-        f"Machine: {machine()}. Sets never pretrained on: {', '.join(TRANSFER_VALIDATION)}. "
+        f"{stamp()} Sets never pretrained on: {', '.join(TRANSFER_VALIDATION)}. "
         "Mean accuracy over seeds 0-2 (label subsets and encoder seeds); the zero-shot "
         "encoder has no randomness, so its seeds differ only in the label subsets.",
         "",

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, dev_suite, load, machine, wilcoxon_p, wtl
+from _common import DEFAULT_DATA, RESULTS, dev_suite, load, stamp, wilcoxon_p, wtl
 
 CSV = RESULTS / "readout_weights.csv"
 
@@ -111,7 +111,7 @@ def report():
     lines = [
         "# BTSF readout block weights (dev suite)",
         "",
-        f"Machine: {machine()}. Default `LogisticRegression` on the default features of "
+        f"{stamp()} Default `LogisticRegression` on the default features of "
         f"`BTSFTransformer(random_state=seed)` and of the same encoder untrained "
         f"(`n_iters=0`), {n_sets} datasets, seeds {', '.join(map(str, seeds))}, each block "
         "of the standardised readout scaled as named (`benchmarks/readout_weights.py`). "

@@ -13,15 +13,14 @@ cost grows, not accuracy. Writes ``results/scaling.md``, ``.csv`` and ``.png``.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, machine, peak_rss_mb
+from _common import DEFAULT_DATA, RESULTS, peak_rss_mb, stamp
 
 DATASETS = {"PenDigits": "uea", "ElectricDevices": "ucr", "FordA": "ucr"}
 FACTORS = [1, 4, 16]
@@ -76,7 +75,7 @@ def write(df, kind):
     df.to_csv(RESULTS / f"scaling_{kind}.csv", index=False)
     df = df.assign(overhead_mb=df.peak_rss_mb - df.input_mb - df.output_mb)
     lines = [f"# Scaling of {kind.upper()} fit and transform with the data size", "",
-             f"Machine: {machine()}. Training sets replicated 1x/4x/16x; small model config "
+             f"{stamp()} Training sets replicated 1x/4x/16x; small model config "
              f"{SMALL[kind]}; fit and transform each in a fresh process. 'overhead' = peak RSS "
              "minus the input and output arrays.", "",
              "| dataset | factor | series | fit s | fit series/s | fit peak MB | transform s | "
@@ -130,14 +129,13 @@ def main():
                 (args.estimator, name, factor, step, str(args.data_dir), weights)
                 for step in ("fit", "transform")
             ]
-    rows = []
-    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as pool:
-        for row in pool.map(job, jobs):
+    def show(_, rows):
+        for row in rows:
             print(f"{row['dataset']:>16} {row['factor']:>2}x {row['step']:>9}: "
                   f"{row['seconds']:6.1f} s {row['series_per_s']:7.0f} series/s "
                   f"peak {row['peak_rss_mb']:6.0f} MB", flush=True)  # fmt: skip
-            rows.append(row)
-    write(pd.DataFrame(rows), args.estimator)
+
+    write(pd.DataFrame(_runner.run(job, jobs, show=show)), args.estimator)
 
 
 if __name__ == "__main__":

@@ -25,3 +25,12 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"benchmark data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests of benchmarks/variants.py (the options measurements rejected, kept for the
+    benchmarks) are research tests: ``-m research`` runs them, the default run skips them."""
+    research = pytest.mark.research
+    for item in items:
+        if "variants" in getattr(item, "fixturenames", ()):
+            item.add_marker(research)

@@ -228,6 +228,7 @@ def test_recipe_report_pairs_a_variant_run_on_some_sets_with_the_reference(
     assert "| 1 | 30.0 | 10.0 |" in table
 
 
+@pytest.mark.research
 def test_recipe_wrappers_change_only_their_own_fit(bench):
     """``hierarchical_only`` zeroes the instance term of every step and ``augmented``
     changes what the views see; neither leaks into other fits (the patched loss parts are
@@ -296,3 +297,50 @@ def test_archive_files_parse(shared_data, archive):
     for item in items[:3]:
         x = archive.read_series(item["path"])
         assert item["train_end"] < item["start"] <= item["end"] <= len(x)
+
+
+def test_runner_runs_each_job_in_a_fresh_process_and_resumes_from_its_csv(
+    bench, tmp_path, capfd, monkeypatch
+):
+    """benchmarks/_runner.py: rows appended as each job finishes, a failing job reported
+    without rows, and a rerun runs only what the CSV does not hold."""
+    import json
+    import os
+
+    import _runner
+    import pandas as pd
+
+    csv = tmp_path / "out.csv"
+    jobs = ['[{"dataset": "A", "seed": 0, "acc": 0.5}]', "not json",
+            '[{"dataset": "B", "seed": 0, "acc": 0.25}, {"dataset": "B", "seed": 1, "acc": 1}]']  # fmt: skip
+    shown = []
+    rows = _runner.run(json.loads, jobs, csv, show=lambda job, r: shown.append(len(r)))
+    assert [r["dataset"] for r in rows] == ["A", "B", "B"] and shown == [1, 0, 2]
+    assert "FAILED (JSONDecodeError" in capfd.readouterr().out
+    table = pd.read_csv(csv)
+    assert list(table.columns) == ["dataset", "seed", "acc"] and len(table) == 3
+    wanted = [("A", 0), ("A", 1), ("B", 1), ("C", 0)]
+    assert _runner.pending(csv, ["dataset", "seed"], wanted) == [("A", 1), ("C", 0)]
+    assert _runner.pending(csv, "dataset", ["A", "C"]) == ["C"]
+    assert _runner.pending(tmp_path / "none.csv", "dataset", ["A"]) == ["A"]
+    # each job in a process of its own, none of them this one
+    (tmp_path / "pid_job.py").write_text(
+        "import os\n\ndef measure(job):\n    return [{'job': job, 'pid': os.getpid()}]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import pid_job
+
+    pids = [r["pid"] for r in _runner.run(pid_job.measure, ["a", "b"])]
+    assert len(set(pids)) == 2 and os.getpid() not in pids
+    assert list(_runner.fresh_processes(pid_job.measure, [])) == []
+
+
+def test_runner_probe_is_the_default_logistic_regression(bench):
+    import _runner
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    F, y = rng.standard_normal((40, 3)), np.repeat([0, 1], 20)
+    F[y == 1] += 2.0
+    expected = np.mean(LogisticRegression().fit(F[::2], y[::2]).predict(F[1::2]) == y[1::2])
+    assert _runner.probe(F[::2], y[::2], F[1::2], y[1::2]) == expected > 0.8

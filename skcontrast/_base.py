@@ -13,6 +13,7 @@ representations, ``_encode_timesteps``). Self-ensembling over input resolutions
 
 from __future__ import annotations
 
+import contextvars
 import numbers
 import time
 import warnings
@@ -45,6 +46,12 @@ from skcontrast._torch_utils import resolve_device
 from skcontrast.nn.series import fill_missing, resample
 
 __all__ = ["BaseContrastiveTransformer", "NotFittedError"]
+
+# (id of the estimator, its training features) during a fit_transform call: fit encodes
+# the series, the transform of the same call reuses them (no state on the estimator)
+_FIT_TRANSFORM_FEATURES: contextvars.ContextVar = contextvars.ContextVar(
+    "fit_transform_features", default=(None, None)
+)
 
 
 class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
@@ -82,8 +89,11 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     # a method that can pretrain on several datasets of different shapes sets this
     _accepts_corpus = False
-    # the training series' features, between fit and transform inside fit_transform only
-    _fit_transform__features = None
+    def _fit_transform_features(self):
+        """The list that collects the training series' features for the transform of the
+        same ``fit_transform`` call (None outside one: nothing kept)."""
+        owner, features = _FIT_TRANSFORM_FEATURES.get()
+        return features if owner == id(self) else None
 
     # parameters that set a number of layers (bounded when a weights file is read)
     _layer_params: tuple[str, ...] = ()
@@ -178,12 +188,13 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         check_not_one_series_with_labels(X, y, type(self).__name__)
         # fit encodes the series for its standardisation statistics: the transform of the
         # same series reuses those features instead of a second pass (half the time of a
-        # frozen encoder's fit_transform). The "__" survives sktime's reset() in fit.
-        self._fit_transform__features = []
+        # frozen encoder's fit_transform). They pass through a context variable of this
+        # call, keyed by the estimator, never through an attribute of it.
+        token = _FIT_TRANSFORM_FEATURES.set((id(self), []))
         try:
             return super().fit_transform(as_sklearn_panel(X, type(self).__name__), y)
         finally:
-            del self._fit_transform__features
+            _FIT_TRANSFORM_FEATURES.reset(token)
 
     # -- fit -------------------------------------------------------------------------
     def _fit(self, X, y=None):
@@ -214,8 +225,9 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         # standardisation statistics per feature (last axis), over all series (and channels)
         encoded = [self._features(network, p, device) for p in panels]
         features = np.concatenate([f.reshape(-1, f.shape[-1]) for f in encoded])
-        if self._fit_transform__features is not None:  # inside fit_transform: kept for it
-            self._fit_transform__features.extend(encoded)
+        reused = self._fit_transform_features()
+        if reused is not None:  # inside fit_transform: kept for its transform
+            reused.extend(encoded)
         # fitted weights live on the CPU: the object pickles and loads anywhere
         self.network_ = network.cpu()
         self.feature_mean_ = features.mean(axis=0)
@@ -267,7 +279,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
         network = self._network_on(device)
 
         def rows_of(panel):
-            reused = self._fit_transform__features
+            reused = self._fit_transform_features()
             if reused:  # fit_transform: fit encoded these series, group by group, in order
                 features = reused.pop(0)
             else:  # normalised chunk by chunk: no normalised copy of the whole panel

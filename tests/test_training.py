@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from _helpers import tiny_aimts, tiny_btsf
 
 from skcontrast import AimTSClassifier, AimTSTransformer, BTSFTransformer
 from skcontrast._training import History, loss_and_terms
@@ -153,3 +154,36 @@ def test_model_selection_stops_at_the_first_interrupt(search, kind, panel, monke
         else:
             GridSearchCV(model, grid, cv=3).fit(X, y)
     assert fits["n"] == 1  # the first fit's interrupt ended the search
+
+
+@pytest.mark.parametrize("make", [tiny_btsf, tiny_aimts])
+def test_fit_transform_encodes_once_and_keeps_nothing_on_the_estimator(make, panel, monkeypatch):
+    """fit_transform reuses the features fit computed (one encoding pass, not two), equals
+    fit then transform, and passes them through a context of the call: no attribute on the
+    estimator, and another estimator fitted meanwhile sees none of them (issue 34)."""
+    from skcontrast._base import BaseContrastiveTransformer
+
+    X, _ = panel
+    expected = make(n_iters=2).fit(X).transform(X).to_numpy()
+    passes, seen = [], []
+    features = BaseContrastiveTransformer._features
+
+    def counting(self, *args, **kwargs):
+        passes.append(1)
+        return features(self, *args, **kwargs)
+
+    monkeypatch.setattr(BaseContrastiveTransformer, "_features", counting)
+    est, other = make(n_iters=2), make(n_iters=2)
+    init = type(est)._init_weights
+
+    def spying(self, network, seed):
+        seen.append((self._fit_transform_features(), other._fit_transform_features()))
+        return init(self, network, seed)
+
+    monkeypatch.setattr(type(est), "_init_weights", spying)
+    out = est.fit_transform(X).to_numpy()
+    np.testing.assert_array_equal(out, expected)
+    assert len(passes) == 1
+    assert seen == [([], None)]  # this fit's list, none for another estimator
+    assert est._fit_transform_features() is None  # gone after the call
+    assert not [name for name in vars(est) if "fit_transform" in name]

@@ -207,7 +207,7 @@ def test_recipe_report_pairs_a_variant_run_on_some_sets_with_the_reference(
     pd = pytest.importorskip("pandas")
     import btsf_recipe
 
-    monkeypatch.setattr(btsf_recipe, "machine", lambda: "test machine")
+    monkeypatch.setattr(btsf_recipe, "stamp", lambda: "Written by a test.")
     sets = [f"S{i}" for i in range(6)]
     rows = []
     for i, name in enumerate(sets):

@@ -301,7 +301,7 @@ def test_multiindex_panels_the_fast_path_leaves_to_sktime():
 def global_rng_scrambled(monkeypatch):
     """Replace the seeding of torch's global generator by a different state at every fit:
     what a fit still draws from the global generator then changes its result."""
-    from skcontrast import _base, classification
+    from skcontrast import _estimator
 
     counter = itertools.count()
 
@@ -311,8 +311,8 @@ def global_rng_scrambled(monkeypatch):
             torch.manual_seed(1000 + next(counter))
             yield
 
-    monkeypatch.setattr(_base, "isolated_seed", scrambled)
-    monkeypatch.setattr(classification, "isolated_seed", scrambled)
+    # every fit seeds in _fit_network (the transformers' and the classifier's)
+    monkeypatch.setattr(_estimator, "isolated_seed", scrambled)
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,10 @@ class RepresentationForecaster(BaseForecaster):
         ``window_length`` points beside ``r_t`` (the representation's columns scaled to
         unit variance on the training series, as the standardised lags); with the default
         regressor, the lag window alone, ``r_t`` alone or the mean of those two forecasts
-        is kept instead where it scores better on the validation tail (``inputs_``).
+        is kept instead where it scores better on the validation tail (``inputs_``), and
+        the lag window alone unless another input beats it there by more than one
+        standard error (so the default falls back on the ``"passthrough"`` baseline
+        where the representation's gain is noise).
         ``False``: ``r_t`` alone, TS2Vec's and the BTSF paper's protocol. Ignored with
         ``"passthrough"``.
     regressor : scikit-learn regressor or None, default=None
@@ -90,8 +93,13 @@ class RepresentationForecaster(BaseForecaster):
         What the regressor reads. With ``lags=True`` and the default regressor, whichever
         of ``r_t`` with the lags, the lag window alone, ``r_t`` alone and the mean of the
         last two forecasts (a forecast combination) scored the lowest MSE on the
-        chronological validation tail (``HoldoutRidge``'s): never worse than the
-        ``"passthrough"`` baseline (the lag window alone) on that tail.
+        chronological validation tail (``HoldoutRidge``'s), if it beats the lag window
+        alone (the ``"passthrough"`` baseline) there by more than one standard error of
+        the paired difference (means of blocks of ``H`` samples, which overlap); else the
+        lag window alone.
+    input_validation_mse_ : dict or None
+        The validation-tail MSE of each of those inputs (``None`` where none was chosen:
+        ``lags=False``, ``"passthrough"`` or a regressor of your own).
     mean_, scale_ : ndarray
         Training statistics of each variable.
 
@@ -179,36 +187,42 @@ class RepresentationForecaster(BaseForecaster):
 
     def _fit_regressor(self, featurizer, features, targets):
         """The regressor on ``r_t`` and the lag window, or (default regressor only) on
-        whichever of the three inputs (both, the lag window alone, ``r_t`` alone) scores
-        the lowest MSE on the chronological validation tail; ties keep the earlier."""
+        whichever input (both, the lag window alone, ``r_t`` alone, the mean of the last
+        two forecasts) scores the lowest MSE on the chronological validation tail, kept
+        only if it beats the lag window alone by more than one standard error."""
         regressor = HoldoutRidge() if self.regressor is None else clone(self.regressor)
         both = regressor.fit(features, targets)
+        self.input_validation_mse_ = None  # set where the inputs are chosen
         if not featurizer.lags or featurizer.transformer_ is None:
             return both, "representation" if featurizer.transformer_ is not None else "lags"
         if self.regressor is not None:
             return both, "representation+lags"
         n_vars = len(featurizer.mean_)
-        candidates = [(both, "representation+lags", both.validation_mse_.min())]
-        alone = {}
-        for inputs in ("lags", "representation"):
-            fitted = HoldoutRidge().fit(self._input_columns(features, inputs, n_vars), targets)
-            alone[inputs] = fitted
-            candidates.append((fitted, inputs, fitted.validation_mse_.min()))
-        # the mean of the two forecasts (a forecast combination), scored on the same tail
-        n_val = int(round(HoldoutRidge().validation_size * len(features)))
-        tails = [
-            Ridge(alpha=model.alpha_).fit(columns[:-n_val], targets[:-n_val]).predict(
-                columns[-n_val:]
-            )
-            for inputs, model in alone.items()
-            for columns in [self._input_columns(features, inputs, n_vars)]
-        ]
-        mean_mse = float(np.mean((np.mean(tails, axis=0) - targets[-n_val:]) ** 2))
+        alone = {
+            inputs: HoldoutRidge().fit(self._input_columns(features, inputs, n_vars), targets)
+            for inputs in ("lags", "representation")
+        }
         mean = _MeanForecast([(alone["lags"], "lags"), (alone["representation"], "representation")],
                              self._input_columns, n_vars)  # fmt: skip
-        candidates.append((mean, "mean of lags and representation", mean_mse))
-        best = min(candidates, key=lambda c: c[2])  # ties keep the earlier
-        return best[0], best[1]
+        models = {"representation+lags": both, **alone, _MEAN: mean}
+        errors = self._tail_errors(features, targets, models, n_vars)
+        self.input_validation_mse_ = {k: float(e.mean()) for k, e in errors.items()}
+        chosen = _keep_baseline_unless_better(errors, targets.shape[1] // n_vars)
+        return models[chosen], chosen
+
+    def _tail_errors(self, features, targets, models, n_vars) -> dict:
+        """Squared error of every validation-tail sample (mean over its outputs) of each
+        candidate, refitted on the rows before the tail with its chosen alpha (exactly
+        how ``HoldoutRidge`` scored it)."""
+        n_val = int(round(HoldoutRidge().validation_size * len(features)))
+        head, tail = slice(None, -n_val), slice(-n_val, None)
+        predictions = {}
+        for inputs in ("representation+lags", "lags", "representation"):
+            columns = self._input_columns(features, inputs, n_vars)
+            ridge = Ridge(alpha=models[inputs].alpha_).fit(columns[head], targets[head])
+            predictions[inputs] = ridge.predict(columns[tail])
+        predictions[_MEAN] = (predictions["lags"] + predictions["representation"]) / 2
+        return {k: ((p - targets[tail]) ** 2).mean(axis=1) for k, p in predictions.items()}
 
     def _input_columns(self, features, inputs, n_vars):
         """The columns of ``[r_t, lags]`` (``n_vars`` variables) that ``inputs`` reads (the
@@ -380,6 +394,27 @@ def _first_gap(index, spacing):
 def _describe_spacing(spacing):
     kind, step = spacing
     return f"{step}" if kind == "int" else f"one {step.freqstr!r} period"
+
+
+_MEAN = "mean of lags and representation"
+
+
+def _keep_baseline_unless_better(errors: dict, horizon: int) -> str:
+    """The candidate with the lowest validation MSE, if it beats the lag window alone by
+    more than one standard error of the paired difference (the one-standard-error rule),
+    else ``"lags"``, the passthrough baseline. The tail's samples overlap (consecutive
+    origins share ``horizon`` future steps), so the standard error is that of the means
+    of blocks of ``horizon`` samples; with fewer than two blocks the lowest MSE wins."""
+    best = min(errors, key=lambda k: errors[k].mean())  # ties keep the earlier
+    if best == "lags":
+        return best
+    gain = errors["lags"] - errors[best]  # > 0: the candidate is better on that sample
+    n_blocks = len(gain) // max(1, horizon)
+    if n_blocks < 2:
+        return best
+    blocks = gain[-n_blocks * horizon :].reshape(n_blocks, -1).mean(axis=1)
+    standard_error = blocks.std(ddof=1) / np.sqrt(n_blocks)
+    return best if gain.mean() > standard_error else "lags"
 
 
 class _MeanForecast:

@@ -338,3 +338,29 @@ def test_the_validation_tail_can_choose_the_representation_alone():
         featurizer, np.hstack([rng.standard_normal((n, 4)), lags]), lags[:, -3:]
     )
     assert inputs == "lags" and regressor.n_features_in_ == window
+
+
+def test_the_default_keeps_the_lag_baseline_unless_another_input_is_clearly_better():
+    """The one-standard-error rule: a candidate whose validation gain over the lag window
+    alone is within noise (one standard error of block means) leaves the baseline; a clear
+    gain, or too few blocks to estimate the noise, keeps the lowest MSE."""
+    from skcontrast.forecasting import _keep_baseline_unless_better
+
+    rng = np.random.default_rng(0)
+    lags = 1.0 + rng.standard_normal(400) ** 2
+    noisy = lags + 0.5 * rng.standard_normal(400) - 0.01  # 0.01 lower on average
+    assert noisy.mean() < lags.mean()
+    assert _keep_baseline_unless_better({"lags": lags, "representation": noisy}, 10) == "lags"
+    clear = lags - 0.3 + 0.05 * rng.standard_normal(400)
+    errors = {"lags": lags, "representation": noisy, "representation+lags": clear}
+    assert _keep_baseline_unless_better(errors, 10) == "representation+lags"
+    assert _keep_baseline_unless_better({"lags": lags, "representation": noisy}, 300) == (
+        "representation"
+    )  # one block of 300: no noise estimate, the lowest MSE wins
+    forecaster = RepresentationForecaster(tiny_btsf(), window_length=24).fit(
+        _ar_series().iloc[:300], fh=[1, 2]
+    )
+    scores = forecaster.input_validation_mse_
+    assert set(scores) == {"representation+lags", "lags", "representation",
+                           "mean of lags and representation"}  # fmt: skip
+    assert forecaster.inputs_ == "lags" or scores[forecaster.inputs_] < scores["lags"]

@@ -4,6 +4,7 @@
     python benchmarks/pretrained_transfer.py --speed    # zero-shot fit + transform time only
     python benchmarks/pretrained_transfer.py --scales   # zero-shot, self-ensembled readout
     python benchmarks/pretrained_transfer.py --report   # tables and plot from the CSVs
+    python benchmarks/pretrained_transfer.py --beyond   # frozen / continued / fine-tuned
 
 The twelve sets of ``pretrain_base.TRANSFER_VALIDATION`` were never pretrained on. Per
 set, in a fresh process, one set at a time:
@@ -33,7 +34,17 @@ from pathlib import Path
 import _runner
 import numpy as np
 import pandas as pd
-from _common import DEFAULT_DATA, RESULTS, load, make, md_table, peak_rss_mb, stamp
+from _common import (
+    DEFAULT_DATA,
+    RESULTS,
+    load,
+    make,
+    md_table,
+    peak_rss_mb,
+    stamp,
+    wilcoxon_p,
+    wtl,
+)
 from aimts import plot_bars, subset
 from pretrain_base import TRANSFER_VALIDATION
 
@@ -43,8 +54,14 @@ SPEED_CSV = RESULTS / "pretrained_speed.csv"
 SCALES_CSV = RESULTS / "pretrained_scales.csv"
 SCALES = (2.0, 1.0, 0.5)
 SCALED = "zero-shot base, scales 2,1,0.5 + LR"
-METHODS = ["zero-shot base + LR", SCALED, "fine-tuned base", "from scratch + LR",
-           "MiniRocket + Ridge"]  # fmt: skip
+ZERO_SHOT, FINE_TUNED, SCRATCH = "zero-shot base + LR", "fine-tuned base", "from scratch + LR"
+ROCKET = "MiniRocket + Ridge"
+METHODS = [ZERO_SHOT, SCALED, FINE_TUNED, SCRATCH, ROCKET]
+# --beyond: the base used as is, trained on on the set's own series, or fine-tuned
+BEYOND_CSV = RESULTS / "pretrained_beyond.csv"
+CONTINUED = "continued base (30 steps) + LR"
+BEYOND = [ZERO_SHOT, CONTINUED, FINE_TUNED]
+BEYOND_FRACTIONS = [1.0, 0.1]
 
 
 def _probe(rows, name, method, seed, features, y, y_test, make_classifier, encode_s):
@@ -87,14 +104,14 @@ def run_dataset(job):
     budget = {"max_channels": 4} if X.shape[1] > 4 else {}
     features, seconds = _encode(lambda: AimTSTransformer(pretrained="base", n_iters=0), X, X_test)
     for seed in SEEDS:  # one encoding: no randomness without training
-        _probe(rows, name, METHODS[0], seed, features, y, y_test, LogisticRegression, seconds)
+        _probe(rows, name, ZERO_SHOT, seed, features, y, y_test, LogisticRegression, seconds)
     for seed in SEEDS:
         start = time.perf_counter()
         clf = AimTSClassifier(pretrained="base", random_state=seed).fit(X, y)
         rows.append(
             {
                 "dataset": name,
-                "method": METHODS[1],
+                "method": FINE_TUNED,
                 "seed": seed,
                 "fraction": 1.0,
                 "n_labels": len(y),
@@ -106,7 +123,7 @@ def run_dataset(job):
         features, seconds = _encode(
             lambda s=seed: make(AimTSTransformer, random_state=s, **budget), X, X_test
         )
-        _probe(rows, name, METHODS[2], seed, features, y, y_test, LogisticRegression, seconds)
+        _probe(rows, name, SCRATCH, seed, features, y, y_test, LogisticRegression, seconds)
     # MiniRocket last: numba's thread pool slows torch in the same process
     from sktime.transformations.panel.rocket import MiniRocket, MiniRocketMultivariate
 
@@ -116,7 +133,7 @@ def run_dataset(job):
         _probe(
             rows,
             name,
-            METHODS[3],
+            ROCKET,
             seed,
             features,
             y,
@@ -125,6 +142,81 @@ def run_dataset(job):
             seconds,
         )
     return rows
+
+
+def beyond_dataset(job):
+    """The base frozen, trained further on the set's unlabelled series (the default 30
+    steps), and fine-tuned on the labels, with 100 % and 10 % of the labels."""
+    import torch
+
+    from skcontrast import AimTSClassifier, AimTSTransformer
+
+    torch.set_num_threads(int(job[2]))
+    name, data_dir = job[:2]
+    (X, y), (X_test, y_test) = load(name, Path(data_dir))
+    X, X_test = np.asarray(X, np.float32), np.asarray(X_test, np.float32)
+    rows = []
+
+    def probe(method, seed, features, seconds):
+        for fraction in BEYOND_FRACTIONS:
+            idx = subset(y, fraction, seed)
+            accuracy = _runner.probe(features[0][idx], y[idx], features[1], y_test)
+            rows.append(dict(dataset=name, method=method, seed=seed, fraction=fraction,
+                             n_labels=len(idx), accuracy=accuracy, fit_s=seconds))  # fmt: skip
+
+    frozen = _encode(lambda: AimTSTransformer(pretrained="base", n_iters=0), X, X_test)
+    for seed in SEEDS:
+        probe(ZERO_SHOT, seed, *frozen)
+        continued = lambda s=seed: AimTSTransformer(pretrained="base", random_state=s)  # noqa: E731
+        probe(CONTINUED, seed, *_encode(continued, X, X_test))
+        for fraction in BEYOND_FRACTIONS:
+            idx = subset(y, fraction, seed)
+            start = time.perf_counter()
+            clf = AimTSClassifier(pretrained="base", random_state=seed).fit(X[idx], y[idx])
+            accuracy = float(np.mean(clf.predict(X_test) == y_test))
+            rows.append(dict(dataset=name, method=FINE_TUNED, seed=seed, fraction=fraction,
+                             n_labels=len(idx), accuracy=accuracy,
+                             fit_s=time.perf_counter() - start))  # fmt: skip
+    return rows
+
+
+def run_beyond(data_dir, threads):
+    def show(job, rows):
+        table = pd.DataFrame(rows).groupby(["method", "fraction"], sort=False).accuracy.mean()
+        print(job[0], table.round(3).to_dict(), flush=True)
+
+    todo = _runner.pending(BEYOND_CSV, "dataset", TRANSFER_VALIDATION)
+    _runner.run(beyond_dataset, [(n, str(data_dir), threads) for n in todo], BEYOND_CSV, show)
+
+
+def report_beyond():
+    """``results/pretrained_beyond.md``: per-set accuracy of each use of the base."""
+    df = pd.read_csv(BEYOND_CSV)
+    lines = ["# The shipped base beyond frozen features", "", stamp() + " Sets never "
+             f"pretrained on: {', '.join(sorted(df.dataset.unique()))}. Mean accuracy over "
+             "seeds 0-2 (label subsets and the seeds of the trained encoders).", "",
+             "- **frozen**: `AimTSTransformer(pretrained=\"base\", n_iters=0)` + "
+             "`LogisticRegression()`;",
+             "- **continued**: `AimTSTransformer(pretrained=\"base\")`, the default 30 steps "
+             "on the set's training series (no labels) + `LogisticRegression()`;",
+             "- **fine-tuned**: `AimTSClassifier(pretrained=\"base\")` on the labelled "
+             "series (default 100 steps).", ""]  # fmt: skip
+    for fraction in BEYOND_FRACTIONS:
+        part = df[df.fraction == fraction]
+        table = part.pivot_table(index="dataset", columns="method", values="accuracy")[BEYOND]
+        table.index.name = "dataset"
+        mean = table.mean().to_frame("**mean**").T
+        lines += [f"## {fraction:.0%} of the training labels", "",
+                  *md_table(pd.concat([table, mean])), ""]  # fmt: skip
+        for other in BEYOND[1:]:
+            lines.append(f"- {other} against frozen: {wtl(table[other], table[ZERO_SHOT])} "
+                         f"(wins/ties/losses, ±0.005), Wilcoxon p = "
+                         f"{wilcoxon_p(table[other], table[ZERO_SHOT]):.2g}.")  # fmt: skip
+        lines.append("")
+    seconds = df[df.fraction == 1.0].groupby("method", sort=False).fit_s.median()
+    lines.append("Median seconds per set (fit and both transforms; fine-tuning: fit and no "
+                 "probe): " + ", ".join(f"{m} {seconds[m]:.1f}" for m in BEYOND) + ".")  # fmt: skip
+    (RESULTS / "pretrained_beyond.md").write_text("\n".join(lines) + "\n")
 
 
 def run_all(data_dir):
@@ -248,8 +340,15 @@ if __name__ == "__main__":
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--scales", action="store_true")
     parser.add_argument("--report", action="store_true")
+    parser.add_argument("--beyond", action="store_true",
+                        help="frozen vs continued pretraining vs fine-tuning (its own CSV)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (--beyond)")
     args = parser.parse_args()
-    if args.speed:
+    if args.beyond:
+        if not args.report:
+            run_beyond(args.data, args.threads)
+        report_beyond()
+    elif args.speed:
         speed()
     elif args.scales:
         run_scales(args.data)

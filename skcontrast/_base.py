@@ -89,6 +89,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     # a method that can pretrain on several datasets of different shapes sets this
     _accepts_corpus = False
+
     def _fit_transform_features(self):
         """The list that collects the training series' features for the transform of the
         same ``fit_transform`` call (None outside one: nothing kept)."""

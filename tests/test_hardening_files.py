@@ -364,8 +364,8 @@ def _interrupting_fdopen(monkeypatch, at_write, real_signal):
         def write(self, data):
             Interrupting.calls += 1
             if Interrupting.calls == at_write:
-                if real_signal:
-                    os.kill(os.getpid(), signal.SIGINT)
+                if real_signal:  # delivered to this thread before raise_signal returns
+                    signal.raise_signal(signal.SIGINT)
                 else:
                     raise KeyboardInterrupt
             return super().write(data)
@@ -380,12 +380,19 @@ def _interrupting_fdopen(monkeypatch, at_write, real_signal):
 def test_ctrl_c_during_save_weights_is_a_keyboard_interrupt(weights, monkeypatch, at_write,
                                                             real_signal):  # fmt: skip
     """torch's writer turned a Ctrl-C inside its write callback into a RuntimeError."""
+    import signal
+
     t, path, _ = weights
     good = path.read_bytes()
-    with monkeypatch.context() as m:
-        _interrupting_fdopen(m, at_write, real_signal)
-        with pytest.raises(KeyboardInterrupt, match="interrupted while writing .*intact"):
-            t.save_weights(path)
+    # Python's own Ctrl-C handler (what a user's Ctrl-C meets), whatever was installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with monkeypatch.context() as m:
+            _interrupting_fdopen(m, at_write, real_signal)
+            with pytest.raises(KeyboardInterrupt, match="interrupted while writing .*intact"):
+                t.save_weights(path)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert path.read_bytes() == good
     assert os.listdir(path.parent) == [path.name]  # no temporary file left behind
     BTSFTransformer.load_weights(path)

@@ -194,7 +194,9 @@ def report_beyond():
     df = pd.read_csv(BEYOND_CSV)
     lines = ["# The shipped base beyond frozen features", "", stamp() + " Sets never "
              f"pretrained on: {', '.join(sorted(df.dataset.unique()))}. Mean accuracy over "
-             "seeds 0-2 (label subsets and the seeds of the trained encoders).", "",
+             "seeds 0-2 (label subsets and the seeds of the trained encoders). Rows: "
+             "`pretrained_beyond.csv`, from `python benchmarks/pretrained_transfer.py --beyond` "
+             "(one process per set).", "",
              "- **frozen**: `AimTSTransformer(pretrained=\"base\", n_iters=0)` + "
              "`LogisticRegression()`;",
              "- **continued**: `AimTSTransformer(pretrained=\"base\")`, the default 30 steps "
@@ -206,8 +208,8 @@ def report_beyond():
         table = part.pivot_table(index="dataset", columns="method", values="accuracy")[BEYOND]
         table.index.name = "dataset"
         mean = table.mean().to_frame("**mean**").T
-        lines += [f"## {fraction:.0%} of the training labels", "",
-                  *md_table(pd.concat([table, mean])), ""]  # fmt: skip
+        both = pd.concat([table, mean]).rename_axis("dataset")
+        lines += [f"## {fraction:.0%} of the training labels", "", *md_table(both), ""]
         for other in BEYOND[1:]:
             lines.append(f"- {other} against frozen: {wtl(table[other], table[ZERO_SHOT])} "
                          f"(wins/ties/losses, ±0.005), Wilcoxon p = "
@@ -344,14 +346,15 @@ if __name__ == "__main__":
                         help="frozen vs continued pretraining vs fine-tuning (its own CSV)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (--beyond)")
     args = parser.parse_args()
-    if args.beyond:
+    if args.beyond:  # its own CSV and report only
         if not args.report:
             run_beyond(args.data, args.threads)
         report_beyond()
-    elif args.speed:
-        speed()
-    elif args.scales:
-        run_scales(args.data)
-    elif not args.report:
-        run_all(args.data)
-    report()
+    else:
+        if args.speed:
+            speed()
+        elif args.scales:
+            run_scales(args.data)
+        elif not args.report:
+            run_all(args.data)
+        report()

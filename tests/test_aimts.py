@@ -155,7 +155,6 @@ def test_a_step_encodes_the_drawn_augmentations_of_cropped_windows(corpus, param
     original = network.timestep_features
     network.timestep_features = lambda x: seen.append(tuple(x.shape)) or original(x)
     from skcontrast._aimts_loss import aimts_loss
-
     from skcontrast._training import Step
 
     step = Step(0, 1, 0, np.arange(10), generator=torch.Generator().manual_seed(0))

@@ -311,8 +311,11 @@ def test_runner_runs_each_job_in_a_fresh_process_and_resumes_from_its_csv(
     import pandas as pd
 
     csv = tmp_path / "out.csv"
-    jobs = ['[{"dataset": "A", "seed": 0, "acc": 0.5}]', "not json",
-            '[{"dataset": "B", "seed": 0, "acc": 0.25}, {"dataset": "B", "seed": 1, "acc": 1}]']  # fmt: skip
+    jobs = [
+        '[{"dataset": "A", "seed": 0, "acc": 0.5}]',
+        "not json",
+        '[{"dataset": "B", "seed": 0, "acc": 0.25}, {"dataset": "B", "seed": 1, "acc": 1}]',
+    ]
     shown = []
     rows = _runner.run(json.loads, jobs, csv, show=lambda job, r: shown.append(len(r)))
     assert [r["dataset"] for r in rows] == ["A", "B", "B"] and shown == [1, 0, 2]

@@ -285,12 +285,17 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
                 features = reused.pop(0)
             else:  # normalised chunk by chunk: no normalised copy of the whole panel
                 features = self._features(network, panel, device)
-            if self.standardize:  # in place: the output table is the one O(n) allocation
-                features -= self.feature_mean_
-                features /= self.feature_scale_
-            return self._pool(features)
+            return self._output_rows(features)
 
         return self._rows_by_length(X, rows_of)
+
+    def _output_rows(self, features: np.ndarray) -> np.ndarray:
+        """The output table of fresh readout ``features``: standardised with the training
+        statistics (in place: the output table is the one O(n) allocation), pooled."""
+        if self.standardize:
+            features -= self.feature_mean_
+            features /= self.feature_scale_
+        return self._pool(features)
 
     # -- per-timestep representations -----------------------------------------------
     def transform_timesteps(self, X, window=None, pooled=False):
@@ -369,10 +374,7 @@ class BaseContrastiveTransformer(TorchTrainingMixin, BaseTransformer):
 
     def _window_rows(self, network, windows, device) -> np.ndarray:
         """The ``transform`` rows ``(T, D)`` of a series' trailing windows."""
-        values = self._features(network, windows, device, copy=True)
-        if self.standardize:
-            values = (values - self.feature_mean_) / self.feature_scale_
-        return self._pool(values.astype(np.float32, copy=False))
+        return self._output_rows(self._features(network, windows, device, copy=True))
 
     def timestep_context(self, window=None, pooled=False) -> int:
         """Past points (``t`` included) that the step representation of ``t`` reads.

@@ -19,7 +19,7 @@ def _series(n=700, seed=0):
 def fitted():
     X = _series()
     detector = RepresentationAnomalyDetector(
-        tiny_btsf(temporal_depth=3), window_length=32, target="next", smoothing=None
+        tiny_btsf(temporal_depth=3), window_length=32, smoothing=None, scoring="error"
     )
     return detector.fit(X.iloc[:500]), X
 
@@ -55,7 +55,7 @@ def test_threshold_is_mean_plus_k_std_or_a_quantile(fitted):
 def test_passthrough_next_is_a_linear_one_step_predictor():
     X = _series()
     d = RepresentationAnomalyDetector(
-        "passthrough", window_length=20, target="next", smoothing=None
+        "passthrough", window_length=20, target="next", smoothing=None, scoring="error"
     ).fit(X.iloc[:500])
     test = X.iloc[500:].copy()
     test.iloc[60, 0] -= 1.0
@@ -80,7 +80,7 @@ def test_interval_output_merges_consecutive_points():
 
 def test_reconstruction_target_and_refit_equality():
     X = _series(400)
-    kw = dict(transformer=tiny_btsf(), window_length=24)
+    kw = dict(transformer=tiny_btsf(), window_length=24, target="reconstruction")
     a = RepresentationAnomalyDetector(**kw).fit(X)
     b = RepresentationAnomalyDetector(**kw).fit(X)
     np.testing.assert_array_equal(
@@ -135,7 +135,7 @@ def test_dominant_period_reads_the_autocorrelation():
 
 def test_smoothing_averages_each_score_over_a_centred_window():
     X = _series()
-    kw = dict(transformer="passthrough", window_length=20, target="next")
+    kw = dict(transformer="passthrough", window_length=20, target="next", scoring="error")
     raw = RepresentationAnomalyDetector(**kw, smoothing=None).fit(X.iloc[:500])
     smooth = RepresentationAnomalyDetector(**kw, smoothing=9).fit(X.iloc[:500])
     period = RepresentationAnomalyDetector(**kw).fit(X.iloc[:500])

@@ -203,7 +203,7 @@ def test_default_transformer_is_btsf_with_200_steps_of_16(kind, monkeypatch):
     if kind == "forecaster":
         est = RepresentationForecaster(window_length=24).fit(y.iloc[:150], fh=[1])
     else:
-        est = RepresentationAnomalyDetector(window_length=24).fit(y.iloc[:150])
+        est = RepresentationAnomalyDetector(None, window_length=24).fit(y.iloc[:150])
     fitted = est.transformer_
     assert isinstance(fitted, BTSFTransformer)
     assert (fitted.batch_size, fitted.n_iters, fitted.n_iters_) == (4, 3, 3)

@@ -102,11 +102,20 @@ def passthrough_detector():
 
 def test_detector_series_shorter_than_the_window_is_a_clear_error(passthrough_detector):
     X = _two_sines()
-    with pytest.raises(ValueError, match="X has 10 points, but window_length=20 needs at least 21"):
-        passthrough_detector.predict(X.iloc[:10])
+    error_only = RepresentationAnomalyDetector(
+        "passthrough", window_length=20, target="next", scoring="error"
+    ).fit(X.iloc[:200])
+    with pytest.raises(ValueError, match="X has 10 points, but at least 21 .*window_length=20"):
+        error_only.predict(X.iloc[:10])
     with pytest.raises(ValueError, match="X has 20 points"):
-        passthrough_detector.transform_scores(X.iloc[:20])
-    assert len(passthrough_detector.transform_scores(X.iloc[:21])) == 21
+        error_only.transform_scores(X.iloc[:20])
+    assert len(error_only.transform_scores(X.iloc[:21])) == 21
+    # the default also scores a discord of the training series' period (37 points here)
+    m = passthrough_detector.discord_window_
+    assert m == 37
+    with pytest.raises(ValueError, match=f"X has 36 points, but at least {m} .* discord_window_"):
+        passthrough_detector.transform_scores(X.iloc[:36])
+    assert len(passthrough_detector.transform_scores(X.iloc[:37])) == 37
 
 
 def test_detector_refuses_nan_at_fit_and_at_predict(passthrough_detector):

@@ -40,6 +40,16 @@ def aggregation(m: int) -> int:
     return max(1, math.ceil(m / MAX_WIDTH))
 
 
+def reference_tail(values: np.ndarray, m: int) -> np.ndarray:
+    """The end of a training series that holds its last ``MAX_REFERENCE`` subsequences, cut
+    on the averaging grid (what a detector keeps to compare later series with: the same
+    compared windows as the whole series gives)."""
+    f = aggregation(m)
+    keep = (MAX_REFERENCE + max(2, m // f)) * f
+    start = max(0, (len(values) - keep) // f * f)
+    return values[start:]
+
+
 def _windows(values: np.ndarray, f: int, width: int) -> np.ndarray:
     """Z-normalised windows ``(n, C * width)`` (float32) of ``values`` ``(T, C)`` averaged
     over ``f`` points; a flat window (no variation) is all zeros."""

@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.base import clone
 from sktime.detection.base import BaseDetector
 
-from skcontrast._discord import discord_scores
+from skcontrast._discord import discord_scores, reference_tail
 from skcontrast._ridge import HoldoutRidge
 from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
@@ -249,7 +249,8 @@ class RepresentationAnomalyDetector(BaseDetector):
             self.discord_window_ = int(m)
             check_length(name, len(values), self.discord_window_ + 1,
                          f"discord_window={self.discord_window_}")  # fmt: skip
-            self._reference = values
+            # what later series are compared with: the training series' last subsequences
+            self._reference = reference_tail(values, self.discord_window_)
             scores["discord"] = discord_scores(values, self.discord_window_)
         self.score_scales_ = {
             kind: _positive(score[points].std()) for kind, score in scores.items()
@@ -295,22 +296,20 @@ class RepresentationAnomalyDetector(BaseDetector):
             raise ValueError(
                 f"X has {values.shape[1]} variable(s); {name} was fitted on {len(self.mean_)}."
             )
-        needs = {}
+        needs = []  # (points, why)
         if self.scoring != "discord":
             # the first scored point needs a full window of history (and its successor)
-            needs[self.window_length + (self.target == "next")] = (
-                f"window_length={self.window_length}: the first points have no full window "
-                "of history"
-            )
+            needs.append((self.window_length + (self.target == "next"),
+                          f"window_length={self.window_length}: the first points have no "
+                          "full window of history"))  # fmt: skip
         if self.scoring != "error":
-            needs[self.discord_window_] = (
-                f"the discord compares subsequences of discord_window_={self.discord_window_} "
-                "points"
-            )
-        if len(values) < max(needs):
+            needs.append((self.discord_window_, "the discord compares subsequences of "
+                          f"discord_window_={self.discord_window_} points"))  # fmt: skip
+        needed = max(n for n, _ in needs)
+        if len(values) < needed:
             raise ValueError(
-                f"{name}: X has {len(values)} points, but at least {max(needs)} are needed to "
-                f"score one ({'; '.join(needs[k] for k in sorted(needs))}). Pass a longer "
+                f"{name}: X has {len(values)} points, but at least {needed} are needed to "
+                f"score one ({'; '.join(why for _, why in sorted(needs))}). Pass a longer "
                 "series, e.g. the end of the training series joined in front of it, and keep "
                 "the part you want."
             )

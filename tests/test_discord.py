@@ -152,3 +152,19 @@ def test_discord_window_errors_are_clear():
         d.transform_scores(y.iloc[:40])
     with pytest.raises(ValueError, match="scoring"):
         RepresentationAnomalyDetector(scoring="knn").fit(y)
+
+
+def test_a_detector_keeps_the_training_tail_it_compares_with(monkeypatch):
+    """Later series are compared with the training series' last MAX_REFERENCE subsequences;
+    the detector keeps only the points they span, cut on the averaging grid, and scores
+    as if it had kept the whole series."""
+    monkeypatch.setattr(_discord, "MAX_WIDTH", 8)  # windows of 20 points: f = 3
+    monkeypatch.setattr(_discord, "MAX_REFERENCE", 40)
+    y = pd.Series(_walk(1001)[:, 0])
+    d = RepresentationAnomalyDetector(scoring="discord", discord_window=20).fit(y.iloc[:700])
+    assert len(d._reference) < 200 and (700 - len(d._reference)) % 3 == 0
+    test = y.iloc[700:].to_numpy()[:, None]
+    np.testing.assert_array_equal(
+        d.transform_scores(y.iloc[700:])["score"].to_numpy(),
+        discord_scores(test, 20, y.iloc[:700].to_numpy()[:, None]),
+    )

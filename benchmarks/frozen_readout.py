@@ -211,9 +211,10 @@ def _probe_lr(F, y, tr, te):
     return float(np.mean(clf.predict(F[te]) == y[te]))
 
 
-def load_encoder(weights=None):
+def load_encoder(weights=None, params=None):
     """The series encoder of a ``save_weights`` file (default: the shipped base), or of a
-    snapshot (a state dict of the series encoder, ``pretrain_base.py --snapshots``)."""
+    snapshot (a state dict of the series encoder, ``pretrain_base.py --snapshots``; built
+    with the ``AimTSTransformer`` parameters ``params``, the defaults by default)."""
     from skcontrast import AimTSTransformer
     from skcontrast.pretrained import weights_path
 
@@ -222,12 +223,22 @@ def load_encoder(weights=None):
     state = torch.load(weights, weights_only=True)
     if "input_fc.weight" not in state:  # a save_weights file
         return AimTSTransformer.load_weights(weights).network_.series_encoder.eval()
-    encoder = AimTSTransformer()._build_network(1, None).series_encoder
+    encoder = AimTSTransformer(**(params or {}))._build_network(1, None).series_encoder
     encoder.load_state_dict(state)
+    _tap_blocks_of(encoder)
     return encoder.eval()
 
 
-def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True):
+def _tap_blocks_of(encoder):
+    """Point MID and LAST at the encoder's own blocks (another depth than the default's)."""
+    from skcontrast.nn.aimts import intermediate_blocks
+
+    global MID, LAST
+    LAST = len(encoder.blocks) - 1
+    MID = intermediate_blocks(len(encoder.blocks))
+
+
+def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True, params=None):
     torch.set_num_threads(1)
     if readouts is None:
         readouts = [r for r in READOUTS if name in FIRST_ELEVEN or r not in SCALED]
@@ -237,7 +248,7 @@ def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True):
     X_test, y_test = _cap(np.asarray(X_test, np.float32), y_test)
     X_all = np.concatenate([X, X_test])
     y_all = np.concatenate([y, y_test])
-    encoder = load_encoder(weights)
+    encoder = load_encoder(weights, params)
     needed = [b for spec in readouts.values() for b in spec]
     start = time.perf_counter()
     blocks = _blocks(encoder, X_all, len(y), needed)
@@ -266,13 +277,13 @@ def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True):
     return rows
 
 
-def run_all(data_dir, weights=None, readouts=None, tag=None, sets=None):
+def run_all(data_dir, weights=None, readouts=None, tag=None, sets=None, params=None):
     """Every set, or ``sets`` (resumable); with ``tag``, the ``weights`` file's readouts
     go to their own CSV (no MiniRocket rows: the main CSV has them)."""
     csv = CSV if tag is None else RESULTS / f"frozen_readout_{tag}.csv"
     for name in _runner.pending(csv, "dataset", sets or SETS):
         start = time.perf_counter()
-        rows = run_dataset(name, data_dir, weights, readouts, rocket=tag is None)
+        rows = run_dataset(name, data_dir, weights, readouts, rocket=tag is None, params=params)
         _runner.append_rows(csv, rows)
         acc = pd.DataFrame(rows).groupby("method", sort=False).accuracy.mean().round(3)
         print(f"{name} ({time.perf_counter() - start:.0f} s)", acc.to_dict(), flush=True)
@@ -334,6 +345,40 @@ def _md(table):
     return out
 
 
+# the corpus at a fixed budget: runs of the same recipe and seed, 500 steps, on one corpus
+ARMS = {"real only (23,990 series)": "real500fix_step500",
+        "synthetic only (20,000 series)": "synthetic500fix_step500",
+        # another encoder, on both: wider and shallower (--param hidden_channels=96
+        # --param depth=6; receptive field 253 steps; 1.4x the default's time a step)
+        "both, encoder 96 wide x 6 blocks": "wide96d6fix_step500"}  # fmt: skip
+
+
+def corpus_arms(readout, common, rows, step=500):
+    """Lines of the fixed-budget table: real only / synthetic only / both at ``step``."""
+    arms = {}
+    for label, tag in ARMS.items():
+        path = RESULTS / f"frozen_readout_{tag}.csv"
+        if path.exists():
+            table = pd.read_csv(path)
+            arms[label] = table[table.method == readout].groupby("dataset").accuracy.mean()
+    if not arms or step not in rows:
+        return []
+    both = rows[step][common]
+    lines = ["", f"The corpus at a fixed budget ({step} steps of 16 series, "
+             f"`pretrain_base.py --corpus real|synthetic --n-iters {step}`, the same recipe "
+             "and seed; one thread), frozen, on the same sets:", "",
+             "| corpus (encoder: the default 64 x 10 unless named) | mean accuracy | "
+             "w/t/l vs both | p vs both |", "|---|---|---|---|",
+             f"| no pretraining (step 0) | {rows[0][common].mean():.3f} | "
+             f"{wtl(rows[0][common], both)} | {wilcoxon_p(rows[0][common], both):.2f} |"
+             if 0 in rows else "| no pretraining | - | - | - |"]  # fmt: skip
+    for label, r in arms.items():
+        lines.append(f"| {label} | {r[common].mean():.3f} | {wtl(r[common], both)} | "
+                     f"{wilcoxon_p(r[common], both):.2f} |")  # fmt: skip
+    lines.append(f"| both (43,990 series) | {both.mean():.3f} | - | - |")
+    return lines
+
+
 def curve(prefix="both20k_step", readout="last+mid mean+max, +diff"):
     """Transfer accuracy against pretraining steps: the snapshots' CSVs (``--tag
     {prefix}{step}``) beside the shipped base and MiniRocket, on the sets every snapshot
@@ -361,6 +406,7 @@ def curve(prefix="both20k_step", readout="last+mid mean+max, +diff"):
                      f"{wtl(a, b)} | {wilcoxon_p(a, b):.2f} |")  # fmt: skip
     lines.append(f"| shipped base | 4,000 | 64,000 | {ref[common].mean():.3f} | - | - |")
     lines.append(f"| MiniRocket + RidgeCV | - | - | {rocket[common].mean():.3f} | - | - |")
+    lines += corpus_arms(readout, common, rows)
     lines += ["", "Per set:", "", "| set | " + " | ".join(f"{k:,}" for k in sorted(rows))
               + " | base | MiniRocket |", "|---" * (len(rows) + 3) + "|"]  # fmt: skip
     for name in common:
@@ -381,6 +427,8 @@ if __name__ == "__main__":
     parser.add_argument("--readouts", help="comma-separated names of READOUTS (default: all)")
     parser.add_argument("--transfer-only", action="store_true",
                         help="only the transfer-validation group (12 sets)")  # fmt: skip
+    parser.add_argument("--param", action="append", default=[],
+                        help="the snapshot's architecture, as in pretrain_base.py: depth=6")  # fmt: skip
     args = parser.parse_args()
     if args.report:
         report()
@@ -394,4 +442,7 @@ if __name__ == "__main__":
         given = args.readouts
         readouts = None if not given else [given] if given in READOUTS else given.split(",")
         sets = TRANSFER_VALIDATION if args.transfer_only else None
-        run_all(args.data, args.weights, readouts, args.tag, sets)
+        import ast
+
+        params = {k: ast.literal_eval(v) for k, v in (p.split("=", 1) for p in args.param)}
+        run_all(args.data, args.weights, readouts, args.tag, sets, params)

@@ -428,7 +428,7 @@ if __name__ == "__main__":
     parser.add_argument("--transfer-only", action="store_true",
                         help="only the transfer-validation group (12 sets)")  # fmt: skip
     parser.add_argument("--param", action="append", default=[],
-                        help="the snapshot's architecture, as in pretrain_base.py: depth=6")  # fmt: skip
+                        help="the snapshot's architecture (pretrain_base.py's): depth=6")
     args = parser.parse_args()
     if args.report:
         report()

@@ -3,22 +3,23 @@ Anomaly detection on a UCR anomaly archive series
 =================================================
 
 :class:`~skcontrast.RepresentationAnomalyDetector` learns two scores from a normal
-training stretch and adds them, each over its training spread: the one-step error of a
-Ridge decoder (``x_t`` from the representation of the points before it, averaged over the
-training stretch's period) and the matrix profile's discord (how far the period-long
-subsequence around a point is from every other one). A point whose score exceeds
-``mean + k * std`` of the training scores (TS2Vec's ``k = 4``) is anomalous. It is an
-sktime detector: ``predict`` returns the anomalous points (or intervals, with
+training stretch and adds them, each over its training spread: the one-step error of
+a Ridge decoder (``x_t`` from the representation of the points before it, averaged over
+the training stretch's period) and the matrix profile's discord (how far the
+period-long subsequence around a point is from every other one). A point whose score
+exceeds ``mean + k * std`` of the training scores (TS2Vec's ``k = 4``) is anomalous.
+It is an sktime detector: ``predict`` returns the anomalous points (or intervals, with
 ``output="intervals"``) and ``transform_scores`` the score of every point.
 
 Here we score series 135 of the UCR anomaly archive (InternalBleeding16: one labelled
-anomaly after a normal training stretch of 1,200 points) with three variants side by side:
+anomaly after a normal training stretch of 1,200 points) with three variants side by
+side:
 
 - the default: the raw lag window's one-step error plus the discord (chosen on the 107
   archive series of the project's data, where it finds 0.748 of the anomalies);
 - the error alone (``scoring="error"``), the decoder's baseline;
 - BTSF representations instead of the raw window, the error alone
-  (``transformer=BTSFTransformer(...)``, the BTSF paper's recipe with ``target="next"``).
+  (``transformer=BTSFTransformer(...)``, the BTSF paper's recipe, ``target="next"``).
 
 **Data.** The example reads ``anomaly/UCR_Anomaly_2021/135_*.txt`` under the folder
 named by the environment variable ``SKCONTRAST_DATA`` (default: ``../shared/data`` next
@@ -82,12 +83,14 @@ print(f"{name}: {len(series)} points, training on the first {train_end}")
 # Fit on the normal stretch, score the whole series
 # -------------------------------------------------
 # ``transform_scores`` gives each point its score: the decoder error averaged over a
-# centred window of the training stretch's dominant period (``smoothing="period"``), plus,
-# by default, the discord of the period-long subsequence around it (both chosen on the
-# archive: benchmarks/results/anomaly_archive.md). The first ``window_length`` points have
-# no full context and score 0.
+# centred window of the training stretch's dominant period (``smoothing="period"``),
+# plus, by default, the discord of the period-long subsequence around it (both chosen
+# on the archive: benchmarks/results/anomaly_archive.md). The first ``window_length``
+# points have no full context and score 0.
 detectors = {
-    "default: raw lags' error + discord": RepresentationAnomalyDetector(window_length=window),
+    "default: raw lags' error + discord": RepresentationAnomalyDetector(
+        window_length=window
+    ),
     "raw lags' error alone": RepresentationAnomalyDetector(
         window_length=window, scoring="error"
     ),

@@ -123,10 +123,11 @@ class RepresentationAnomalyDetector(BaseDetector):
         deviation, added; or either alone (unscaled).
     discord_window : "period" or int, default="period"
         Points in a discord's subsequence: the training series' dominant period (at most
-        a quarter of the training series; ``discord_window_``), or that many. Subsequences longer than 128 points are
-        compared after averaging over ``ceil(m / 128)`` points, each with the last 20,000
-        of the training series and those of the scored series within 20,000 of it, so the
-        cost stays linear in the length (``skcontrast._discord``).
+        a quarter of the training series; ``discord_window_``), or that many.
+        Subsequences longer than 128 points are compared after averaging over
+        ``ceil(m / 128)`` points, each with the last 20,000 of the training series and
+        those of the scored series within 20,000 of it, so the cost stays linear in the
+        length (``skcontrast._discord``).
 
     Attributes
     ----------

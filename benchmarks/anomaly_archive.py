@@ -290,7 +290,7 @@ def rules_table(data_dir) -> pd.DataFrame:
             # (its own discord's training part is a self-join of the prefix; the kept
             # package-discord scores of the prefix are ~0, each prefix subsequence having
             # found itself, so the stumpy self-join of the whole series stands in here)
-            for m in ("BTSF", "BTSF knn", "passthrough next"):
+            for m in ("BTSF", "BTSF next", "BTSF knn", "passthrough next"):
                 if kept[m] is None:
                     continue
                 error = smoothed(kept[m], w)

@@ -104,9 +104,14 @@ def discord_scores(values: np.ndarray, m: int, reference: np.ndarray | None = No
         own *= -2.0
         own += norms_q[lo:hi]
         rows = np.arange(stop - start)
-        for row in rows:  # ... within BAND of each subsequence (edges of the chunk's band)
-            own[row, : max(0, start + row - BAND - lo)] = np.inf
-            own[row, max(0, start + row + BAND + 1 - lo) :] = np.inf
+        # ... within BAND of each subsequence: the chunk's band is BAND wider than a row's
+        # at either end, so a row's out-of-band columns lie in the first or last
+        # ``stop - start`` columns
+        edge = min(stop - start, hi - lo)
+        cols = np.arange(edge)
+        own[:, :edge][cols[None, :] < (rows + start - BAND - lo)[:, None]] = np.inf
+        right = hi - lo - edge + cols
+        own[:, hi - lo - edge :][right[None, :] > (rows + start + BAND - lo)[:, None]] = np.inf
         for offset in range(-exclusion, exclusion + 1):  # ... without trivial matches
             cols = rows + start + offset - lo
             keep = (cols >= 0) & (cols < hi - lo)

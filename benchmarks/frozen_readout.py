@@ -51,6 +51,7 @@ CSV = RESULTS / "frozen_readout.csv"
 MID = (2, 5, 8)  # intermediate blocks tapped (64 maps each); 9 is the last (512 maps)
 LAST = 9
 PPV_Q = (0.25, 0.5, 0.75)
+SEGMENTS = 4  # "seg": the mean over each quarter of time (where a pattern lies)
 SMALL, N_RESAMPLES = 1500, 2
 MAX_SPLIT = 1000  # larger splits: a seeded subsample of 1,000 series (CPU budget)
 
@@ -74,6 +75,19 @@ READOUTS = {
     "last+mid mean+max, scales 2,1,0.5": [("x", s, layer, p) for s in (2, 1, 0.5)
                                           for layer in ("last", "mid") for p in ("max", "mean")],
 }  # fmt: skip
+DEFAULT = READOUTS["last+mid mean+max, +diff"]  # the package's readout="multi"
+# more views and poolings beside the default (``--views``; their own CSV and table)
+VIEWS = {
+    "default + mid seg": DEFAULT + [(v, 1, "mid", "seg") for v in ("x", "dx")],
+    "default + last+mid seg": DEFAULT + [(v, 1, layer, "seg") for v in ("x", "dx")
+                                         for layer in ("last", "mid")],
+    "default + mid std": DEFAULT + [(v, 1, "mid", "std") for v in ("x", "dx")],
+    "default + spectrum view": DEFAULT + [("fx", 1, layer, p) for layer in ("last", "mid")
+                                          for p in ("max", "mean")],
+    "default + 2nd-difference view": DEFAULT + [("d2x", 1, layer, p) for layer in ("last", "mid")
+                                                for p in ("max", "mean")],
+}  # fmt: skip
+VIEW_ROWS = ["last+mid mean+max, +diff", *VIEWS]
 MINIROCKET = "MiniRocket + RidgeCV"
 # self-ensembling costs 3.5 encodings: measured on the first eleven sets only (CPU budget)
 SCALED = [r for r in READOUTS if "scales" in r]
@@ -85,7 +99,11 @@ def _views(X):
     from skcontrast._data import normalize_panel
 
     X = np.asarray(X, np.float32)
-    return {"x": normalize_panel(X, "zscore"), "dx": normalize_panel(np.diff(X, axis=-1), "zscore")}
+    x = normalize_panel(X, "zscore")
+    spectrum = np.abs(np.fft.rfft(np.nan_to_num(x), axis=-1)).astype(np.float32)
+    return {"x": x, "dx": normalize_panel(np.diff(X, axis=-1), "zscore"),
+            "d2x": normalize_panel(np.diff(X, n=2, axis=-1), "zscore"),
+            "fx": normalize_panel(spectrum, "zscore")}  # fmt: skip
 
 
 def _taps(encoder, x):
@@ -130,7 +148,13 @@ def _quantiles(h, qs):
     return torch.stack([h.kthvalue(1 + round(q * (n - 1)), dim=-1).values for q in qs], -1)
 
 
-def _pool(encoder, X, scale, biases, chunk=8192):
+def _segments(h, k=SEGMENTS):
+    """Mean over ``k`` consecutive equal parts of time, ``(N, D * k)`` (map-major)."""
+    k = min(k, h.shape[-1])
+    return torch.stack([p.mean(-1) for p in torch.tensor_split(h, k, dim=-1)], -1).flatten(1)
+
+
+def _pool(encoder, X, scale, biases, chunk=8192, poolings=("max", "mean", "ppv")):
     """``{(layer, pooling): (n, C * k)}`` for a normalised view ``X (n, C, T)``."""
     n, C, T = X.shape
     per = max(1, int(chunk // max(1, C * T * scale)))
@@ -141,14 +165,17 @@ def _pool(encoder, X, scale, biases, chunk=8192):
             for layer, h in taps.items():
                 m = len(h) // C
                 feats = {
-                    "max": h.amax(-1),
-                    "mean": h.mean(-1),
-                    "ppv": (h[:, :, None, :] > biases[layer][None, :, :, None])
+                    "max": lambda: h.amax(-1),
+                    "mean": lambda: h.mean(-1),
+                    "ppv": lambda: (h[:, :, None, :] > biases[layer][None, :, :, None])
                     .float()
                     .mean(-1)
                     .flatten(1),
+                    "seg": lambda: _segments(h),
+                    "std": lambda: h.std(-1),
                 }
-                for pooling, f in feats.items():
+                for pooling in poolings:
+                    f = feats[pooling]()
                     parts.setdefault((layer, pooling), []).append(f.reshape(m, -1).numpy())
     return {k: np.concatenate(v) for k, v in parts.items()}
 
@@ -160,8 +187,9 @@ def _blocks(encoder, X_all, n_train, needed):
     out = {}
     for view, scale in sorted({(v, s) for v, s, _, _ in needed}):
         X = views[view]
-        biases = _biases(encoder, X[:n_train], scale, rng)
-        pooled = _pool(encoder, X, scale, biases)
+        poolings = sorted({p for v, s, _, p in needed if (v, s) == (view, scale)})
+        biases = _biases(encoder, X[:n_train], scale, rng) if "ppv" in poolings else None
+        pooled = _pool(encoder, X, scale, biases, poolings=poolings)
         for (layer, pooling), f in pooled.items():
             name = "last" if layer == LAST else layer
             out[(view, scale, name, pooling)] = f
@@ -242,7 +270,7 @@ def run_dataset(name, data_dir, weights=None, readouts=None, rocket=True, params
     torch.set_num_threads(1)
     if readouts is None:
         readouts = [r for r in READOUTS if name in FIRST_ELEVEN or r not in SCALED]
-    readouts = {r: READOUTS[r] for r in readouts}
+    readouts = {r: {**READOUTS, **VIEWS}[r] for r in readouts}
     (X, y), (X_test, y_test) = load(name, Path(data_dir))
     X, y = _cap(np.asarray(X, np.float32), y)
     X_test, y_test = _cap(np.asarray(X_test, np.float32), y_test)
@@ -417,11 +445,52 @@ def curve(prefix="both20k_step", readout="last+mid mean+max, +diff"):
     print("\n".join(lines))
 
 
+def views_report():
+    """``frozen_readout_views.md``: the ``VIEWS`` readouts against the default and
+    MiniRocket (the main CSV's rows, same splits) on the transfer-validation group."""
+    views = pd.read_csv(RESULTS / "frozen_readout_views.csv")
+    rocket = pd.read_csv(CSV).query("method == @MINIROCKET")
+    per_set = views.groupby(["dataset", "method"]).accuracy.mean().unstack()[VIEW_ROWS]
+    per_set[MINIROCKET] = rocket.groupby("dataset").accuracy.mean().reindex(per_set.index)
+    default, ref = per_set[VIEW_ROWS[0]], per_set[MINIROCKET]
+    summary = pd.DataFrame({
+        "mean": per_set.mean(),
+        "minus default (points)": 100 * (per_set.mean() - default.mean()),
+        "w/t/l vs default": {m: wtl(per_set[m], default) for m in per_set},
+        "p vs default": {m: wilcoxon_p(per_set[m], default) for m in per_set},
+        "w/t/l vs MiniRocket": {m: wtl(per_set[m], ref) for m in per_set},
+        "features (median)": views.groupby("method").n_features.median(),
+    }).loc[list(per_set.columns)]  # fmt: skip
+    summary.index.name = "readout"
+    per_set.index.name = "dataset"
+    lines = ["# More views and poolings for the frozen base", "", stamp(),
+             "Its data: `python benchmarks/frozen_readout.py --views` (resumable CSV "
+             "`frozen_readout_views.csv`); MiniRocket's rows are the main CSV's, same splits.",
+             "", f"The transfer-validation group ({len(per_set)} sets), probes and splits as "
+             "in `frozen_readout.md`. Added to the default readout (`readout=\"multi\"`): "
+             "`seg`, the mean over each quarter of time (where a pattern lies: TiRex's patch "
+             "statistics); `std` over time; the z-normalised magnitude spectrum as a third "
+             "input view (Hydra's and QUANT's FFT view, through the encoder); the second "
+             "difference as a third view (QUANT). Ties within 0.005.", ""]  # fmt: skip
+    lines += ["| readout | " + " | ".join(summary.columns) + " |",
+              "|---" * (len(summary.columns) + 1) + "|"]  # fmt: skip
+    for name, row in summary.iterrows():
+        cells = [f"{row.iloc[0]:.3f}", f"{row.iloc[1]:+.2f}", row.iloc[2], f"{row.iloc[3]:.2f}",
+                 row.iloc[4], "-" if pd.isna(row.iloc[5]) else f"{row.iloc[5]:.0f}"]  # fmt: skip
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Per set", ""] + md_table(per_set) + [""]
+    (RESULTS / "frozen_readout_views.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--curve", action="store_true", help="the snapshots' table")
+    parser.add_argument("--views", action="store_true",
+                        help="more views and poolings (VIEWS), transfer-validation group")
+    parser.add_argument("--views-report", action="store_true", help="their table")
     parser.add_argument("--weights", help="another encoder: a save_weights file or a snapshot")
     parser.add_argument("--tag", help="names the CSV of --weights")
     parser.add_argument("--readouts", help="comma-separated names of READOUTS (default: all)")
@@ -434,6 +503,11 @@ if __name__ == "__main__":
         report()
     elif args.curve:
         curve()
+    elif args.views_report:
+        views_report()
+    elif args.views:
+        print(stamp(" ".join(sys.argv)), flush=True)
+        run_all(args.data, readouts=VIEW_ROWS, tag="views", sets=TRANSFER_VALIDATION)
     else:
         if (args.weights is None) != (args.tag is None):
             parser.error("--weights and --tag go together")

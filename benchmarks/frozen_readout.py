@@ -154,6 +154,19 @@ def _segments(h, k=SEGMENTS):
     return torch.stack([p.mean(-1) for p in torch.tensor_split(h, k, dim=-1)], -1).flatten(1)
 
 
+def _pooled(h, pooling, bias):
+    """``(N, D * k)``: one pooling of activations ``h (N, D, T)`` over time."""
+    if pooling == "max":
+        return h.amax(-1)
+    if pooling == "mean":
+        return h.mean(-1)
+    if pooling == "std":
+        return h.std(-1)
+    if pooling == "seg":
+        return _segments(h)
+    return (h[:, :, None, :] > bias[None, :, :, None]).float().mean(-1).flatten(1)  # ppv
+
+
 def _pool(encoder, X, scale, biases, chunk=8192, poolings=("max", "mean", "ppv")):
     """``{(layer, pooling): (n, C * k)}`` for a normalised view ``X (n, C, T)``."""
     n, C, T = X.shape
@@ -164,18 +177,8 @@ def _pool(encoder, X, scale, biases, chunk=8192, poolings=("max", "mean", "ppv")
             taps = _taps(encoder, _rows(X[start : start + per], scale))
             for layer, h in taps.items():
                 m = len(h) // C
-                feats = {
-                    "max": lambda: h.amax(-1),
-                    "mean": lambda: h.mean(-1),
-                    "ppv": lambda: (h[:, :, None, :] > biases[layer][None, :, :, None])
-                    .float()
-                    .mean(-1)
-                    .flatten(1),
-                    "seg": lambda: _segments(h),
-                    "std": lambda: h.std(-1),
-                }
                 for pooling in poolings:
-                    f = feats[pooling]()
+                    f = _pooled(h, pooling, None if biases is None else biases[layer])
                     parts.setdefault((layer, pooling), []).append(f.reshape(m, -1).numpy())
     return {k: np.concatenate(v) for k, v in parts.items()}
 
@@ -488,16 +491,23 @@ if __name__ == "__main__":
     parser.add_argument("--data", default=str(DEFAULT_DATA))
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--curve", action="store_true", help="the snapshots' table")
-    parser.add_argument("--views", action="store_true",
-                        help="more views and poolings (VIEWS), transfer-validation group")
+    parser.add_argument(
+        "--views",
+        action="store_true",
+        help="more views and poolings (VIEWS), transfer-validation group",
+    )
     parser.add_argument("--views-report", action="store_true", help="their table")
     parser.add_argument("--weights", help="another encoder: a save_weights file or a snapshot")
     parser.add_argument("--tag", help="names the CSV of --weights")
     parser.add_argument("--readouts", help="comma-separated names of READOUTS (default: all)")
     parser.add_argument("--transfer-only", action="store_true",
                         help="only the transfer-validation group (12 sets)")  # fmt: skip
-    parser.add_argument("--param", action="append", default=[],
-                        help="the snapshot's architecture (pretrain_base.py's): depth=6")
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        help="the snapshot's architecture (pretrain_base.py's): depth=6",
+    )
     args = parser.parse_args()
     if args.report:
         report()

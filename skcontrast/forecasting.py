@@ -58,7 +58,8 @@ class RepresentationForecaster(BaseForecaster):
         is kept instead where it scores better on the validation tail (``inputs_``), and
         the lag window alone unless another input beats it there by more than one
         standard error (so the default falls back on the ``"passthrough"`` baseline
-        where the representation's gain is noise).
+        where the representation's gain is noise, or where the tail is too short to
+        tell).
         ``False``: ``r_t`` alone, TS2Vec's and the BTSF paper's protocol. Ignored with
         ``"passthrough"``.
     regressor : scikit-learn regressor or None, default=None
@@ -95,8 +96,9 @@ class RepresentationForecaster(BaseForecaster):
         last two forecasts (a forecast combination) scored the lowest MSE on the
         chronological validation tail (``HoldoutRidge``'s), if it beats the lag window
         alone (the ``"passthrough"`` baseline) there by more than one standard error of
-        the paired difference (means of blocks of ``H`` samples, which overlap); else the
-        lag window alone.
+        the paired difference (means of blocks of at least ``H`` samples, and as long as
+        the per-sample gains stay autocorrelated; at least two blocks); else the lag
+        window alone.
     input_validation_mse_ : dict or None
         The validation-tail MSE of each of those inputs (``None`` where none was chosen:
         ``lags=False``, ``"passthrough"`` or a regressor of your own).
@@ -402,19 +404,38 @@ _MEAN = "mean of lags and representation"
 def _keep_baseline_unless_better(errors: dict, horizon: int) -> str:
     """The candidate with the lowest validation MSE, if it beats the lag window alone by
     more than one standard error of the paired difference (the one-standard-error rule),
-    else ``"lags"``, the passthrough baseline. The tail's samples overlap (consecutive
-    origins share ``horizon`` future steps), so the standard error is that of the means
-    of blocks of ``horizon`` samples; with fewer than two blocks the lowest MSE wins."""
+    else ``"lags"``, the passthrough baseline.
+
+    The tail's per-sample gains are autocorrelated (consecutive origins share ``horizon``
+    future steps, and errors persist beyond that: on ETTh1 at 24 h the gains correlate at
+    0.5 one horizon apart), so the standard error is that of the means of blocks at least
+    as long as the gains stay correlated: ``max(horizon, the first lag at which their
+    sample autocorrelation is <= 0)``, the batch-means estimate. With fewer than two such
+    blocks the noise cannot be estimated, and the baseline is kept."""
     best = min(errors, key=lambda k: errors[k].mean())  # ties keep the earlier
     if best == "lags":
         return best
     gain = errors["lags"] - errors[best]  # > 0: the candidate is better on that sample
-    n_blocks = len(gain) // max(1, horizon)
-    if n_blocks < 2:
+    if gain.std() <= 1e-9 * abs(gain.mean()):  # the same gain on every sample: no noise
         return best
-    blocks = gain[-n_blocks * horizon :].reshape(n_blocks, -1).mean(axis=1)
+    block = max(1, horizon, _decorrelation_lag(gain))
+    n_blocks = len(gain) // block
+    if n_blocks < 2:
+        return "lags"
+    blocks = gain[-n_blocks * block :].reshape(n_blocks, -1).mean(axis=1)
     standard_error = blocks.std(ddof=1) / np.sqrt(n_blocks)
     return best if gain.mean() > standard_error else "lags"
+
+
+def _decorrelation_lag(values) -> int:
+    """The first lag at which the sample autocorrelation of ``values`` is <= 0 (by FFT,
+    O(n log n)); ``len(values)`` if it never is."""
+    centred = np.asarray(values, dtype=np.float64) - np.mean(values)
+    n = len(centred)
+    spectrum = np.fft.rfft(centred, 2 * n)
+    autocovariance = np.fft.irfft(spectrum * np.conj(spectrum), 2 * n)[1:n]
+    below = np.flatnonzero(autocovariance <= 1e-12 * max(float(centred @ centred), 1e-300))
+    return int(below[0]) + 1 if len(below) else n
 
 
 class _MeanForecast:

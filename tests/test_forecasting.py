@@ -343,7 +343,7 @@ def test_the_validation_tail_can_choose_the_representation_alone():
 def test_the_default_keeps_the_lag_baseline_unless_another_input_is_clearly_better():
     """The one-standard-error rule: a candidate whose validation gain over the lag window
     alone is within noise (one standard error of block means) leaves the baseline; a clear
-    gain, or too few blocks to estimate the noise, keeps the lowest MSE."""
+    gain keeps the lowest MSE; too few blocks to estimate the noise keep the baseline."""
     from skcontrast.forecasting import _keep_baseline_unless_better
 
     rng = np.random.default_rng(0)
@@ -354,9 +354,40 @@ def test_the_default_keeps_the_lag_baseline_unless_another_input_is_clearly_bett
     clear = lags - 0.3 + 0.05 * rng.standard_normal(400)
     errors = {"lags": lags, "representation": noisy, "representation+lags": clear}
     assert _keep_baseline_unless_better(errors, 10) == "representation+lags"
-    assert _keep_baseline_unless_better({"lags": lags, "representation": noisy}, 300) == (
+    # one block of 300: no noise estimate, the baseline is kept even for a clear gain
+    assert _keep_baseline_unless_better(errors, 300) == "lags"
+
+
+def test_the_standard_error_uses_blocks_as_long_as_the_gains_stay_correlated():
+    """A small gain riding on strongly autocorrelated noise passes a rule with blocks of
+    H samples (their means are not independent, so the noise looks small) but not the
+    decorrelated blocks; the decorrelation lag is the first lag with autocorrelation <= 0."""
+    from skcontrast.forecasting import _decorrelation_lag, _keep_baseline_unless_better
+
+    rng = np.random.default_rng(1)
+    noise = np.zeros(4000)
+    for i in range(1, len(noise)):  # AR(1), correlated for about a hundred samples
+        noise[i] = 0.98 * noise[i - 1] + 0.05 * rng.standard_normal()
+    noise -= noise.mean()  # the gain's mean is exactly 0.02
+    lag = _decorrelation_lag(noise)
+    centred = noise - noise.mean()
+    brute = next(k for k in range(1, len(centred)) if centred[:-k] @ centred[k:] <= 0)
+    assert lag == brute and lag > 24
+    lags = 1.0 + rng.standard_normal(4000) ** 2
+    candidate = lags - (0.02 + noise)  # 0.02 better on average, wandering around it
+    gain = lags - candidate
+    blocks = gain.reshape(-1, 4).mean(axis=1)  # blocks of H = 4 samples, the old rule
+    assert gain.mean() > blocks.std(ddof=1) / np.sqrt(len(blocks))
+    errors = {"lags": lags, "representation": candidate}
+    assert _keep_baseline_unless_better(errors, 4) == "lags"
+    clear = lags - 0.2 + 0.05 * rng.standard_normal(4000)
+    assert _keep_baseline_unless_better({"lags": lags, "representation": clear}, 4) == (
         "representation"
-    )  # one block of 300: no noise estimate, the lowest MSE wins
+    )
+    constant = {"lags": lags, "representation": lags - 0.2}  # better by 0.2 everywhere
+    assert _keep_baseline_unless_better(constant, 4) == "representation"
+    assert _decorrelation_lag(np.ones(10)) == 1  # constant: no correlation to wait for
+
     forecaster = RepresentationForecaster(tiny_btsf(), window_length=24).fit(
         _ar_series().iloc[:300], fh=[1, 2]
     )

@@ -86,8 +86,32 @@ VIEWS = {
                                           for p in ("max", "mean")],
     "default + 2nd-difference view": DEFAULT + [("d2x", 1, layer, p) for layer in ("last", "mid")
                                                 for p in ("max", "mean")],
+    # cheaper: the last block (64 -> 512 maps) is two thirds of an encoding's time
+    "difference view without the last block": [(v, 1, layer, p) for v, layer in
+                                               (("x", "last"), ("x", "mid"), ("dx", "mid"))
+                                               for p in ("max", "mean")],
+    "blocks 1-9 (all but the last), +diff": [(v, 1, layer, p) for v in ("x", "dx")
+                                              for layer in ("mid", "early")
+                                              for p in ("max", "mean")],
+    "last block, blocks 1-9, +diff blocks 1-9": [(v, 1, layer, p) for v, layer in
+                                                 (("x", "last"), ("x", "mid"), ("x", "early"),
+                                                  ("dx", "mid"), ("dx", "early"))
+                                                 for p in ("max", "mean")],
 }  # fmt: skip
-VIEW_ROWS = ["last+mid mean+max, +diff", *VIEWS]
+VIEW_ROWS = ["last+mid mean+max, +diff", *list(VIEWS)[:5]]  # --views: the transfer group
+BLOCK_ROWS = ["last+mid mean+max, +diff", *list(VIEWS)[5:]]  # --blocks: all 22 sets
+INTROS = {
+    "views": 'Added to the default readout of the time (`readout="multi"`): `seg`, the mean '
+    "over each quarter of time (where a pattern lies: TiRex's patch statistics); `std` over "
+    "time; the z-normalised magnitude spectrum as a third input view (Hydra's and QUANT's FFT "
+    "view, through the encoder); the second difference as a third view (QUANT).",
+    "blocks": "Cheaper readouts: the last block (64 to 512 maps) is two thirds of an "
+    "encoding's time. `blocks 1-9 (all but the last), +diff` (the mean and max of every "
+    "block but the last, for the series and its first difference) is the package's "
+    '`readout="blocks"`, the default since this round; `last+mid mean+max, +diff` is '
+    '`readout="multi"`, the default before it. The later sets\' MiniRocket rows cover the '
+    "three of them the main CSV has.",
+}
 MINIROCKET = "MiniRocket + RidgeCV"
 # self-ensembling costs 3.5 encodings: measured on the first eleven sets only (CPU budget)
 SCALED = [r for r in READOUTS if "scales" in r]
@@ -106,16 +130,25 @@ def _views(X):
             "fx": normalize_panel(spectrum, "zscore")}  # fmt: skip
 
 
-def _taps(encoder, x):
-    """Activations ``{layer: (N, D, T)}`` of ``x (N, 1, T)`` at the MID and LAST blocks."""
+def _taps(encoder, x, layers=None):
+    """Activations ``{layer: (N, D, T)}`` of ``x (N, 1, T)`` at every block up to the last
+    one ``layers`` names (``None``: every block)."""
     observed = ~torch.isnan(x)
     h = encoder.input_fc(torch.nan_to_num(x)) * observed
     out = {}
-    for i, block in enumerate(encoder.blocks):
+    for i, block in enumerate(encoder.blocks[: LAST + 1 if layers is None else max(layers) + 1]):
         h = block(h)
-        if i in MID or i == LAST:
-            out[i] = h
+        out[i] = h
     return out
+
+
+def _layers(layer):
+    """The block indices a readout's layer name stands for."""
+    if layer == "mid":
+        return list(MID)
+    if layer == "early":  # the other blocks before the last
+        return [i for i in range(LAST) if i not in MID]
+    return [LAST]
 
 
 def _rows(X, scale):
@@ -167,15 +200,17 @@ def _pooled(h, pooling, bias):
     return (h[:, :, None, :] > bias[None, :, :, None]).float().mean(-1).flatten(1)  # ppv
 
 
-def _pool(encoder, X, scale, biases, chunk=8192, poolings=("max", "mean", "ppv")):
+def _pool(encoder, X, scale, biases, chunk=8192, poolings=("max", "mean", "ppv"), layers=None):
     """``{(layer, pooling): (n, C * k)}`` for a normalised view ``X (n, C, T)``."""
     n, C, T = X.shape
     per = max(1, int(chunk // max(1, C * T * scale)))
     parts = {}
     with torch.no_grad():
         for start in range(0, n, per):
-            taps = _taps(encoder, _rows(X[start : start + per], scale))
+            taps = _taps(encoder, _rows(X[start : start + per], scale), layers)
             for layer, h in taps.items():
+                if layers is not None and layer not in layers:
+                    continue
                 m = len(h) // C
                 for pooling in poolings:
                     f = _pooled(h, pooling, None if biases is None else biases[layer])
@@ -191,8 +226,10 @@ def _blocks(encoder, X_all, n_train, needed):
     for view, scale in sorted({(v, s) for v, s, _, _ in needed}):
         X = views[view]
         poolings = sorted({p for v, s, _, p in needed if (v, s) == (view, scale)})
+        layers = sorted({i for v, s, n, _ in needed if (v, s) == (view, scale)
+                         for i in _layers(n)})  # fmt: skip
         biases = _biases(encoder, X[:n_train], scale, rng) if "ppv" in poolings else None
-        pooled = _pool(encoder, X, scale, biases, poolings=poolings)
+        pooled = _pool(encoder, X, scale, biases, poolings=poolings, layers=layers)
         for (layer, pooling), f in pooled.items():
             name = "last" if layer == LAST else layer
             out[(view, scale, name, pooling)] = f
@@ -210,7 +247,7 @@ def _cap(X, y):
 def _readout(blocks, spec):
     cols = []
     for view, scale, layer, pooling in spec:
-        layers = MID if layer == "mid" else ["last"]
+        layers = ["last"] if layer == "last" else _layers(layer)
         cols += [blocks[(view, scale, layer_, pooling)] for layer_ in layers]
     return np.concatenate(cols, axis=1)
 
@@ -448,41 +485,51 @@ def curve(prefix="both20k_step", readout="last+mid mean+max, +diff"):
     print("\n".join(lines))
 
 
-def views_report():
-    """``frozen_readout_views.md``: the ``VIEWS`` readouts against the default and
-    MiniRocket (the main CSV's rows, same splits) on the transfer-validation group."""
-    views = pd.read_csv(RESULTS / "frozen_readout_views.csv")
+def views_report(tag="views"):
+    """``frozen_readout_{tag}.md``: the readouts of ``--views`` (transfer group) or
+    ``--blocks`` (22 sets) against the old default and MiniRocket (the main CSV's rows,
+    same splits)."""
+    rows, sets = (VIEW_ROWS, TRANSFER_VALIDATION) if tag == "views" else (BLOCK_ROWS, SETS)
+    views = pd.read_csv(RESULTS / f"frozen_readout_{tag}.csv")
     rocket = pd.read_csv(CSV).query("method == @MINIROCKET")
-    per_set = views.groupby(["dataset", "method"]).accuracy.mean().unstack()[VIEW_ROWS]
+    per_set = views.groupby(["dataset", "method"]).accuracy.mean().unstack()[rows]
+    per_set = per_set.loc[[n for n in sets if n in per_set.index]]
     per_set[MINIROCKET] = rocket.groupby("dataset").accuracy.mean().reindex(per_set.index)
-    default, ref = per_set[VIEW_ROWS[0]], per_set[MINIROCKET]
+    default, ref = per_set[rows[0]], per_set[MINIROCKET]
+
+    def paired(m, other):  # the sets both have
+        both = per_set[[m]].assign(o=other).dropna()
+        return both[m], both["o"]
+
     summary = pd.DataFrame({
         "mean": per_set.mean(),
-        "minus default (points)": 100 * (per_set.mean() - default.mean()),
-        "w/t/l vs default": {m: wtl(per_set[m], default) for m in per_set},
-        "p vs default": {m: wilcoxon_p(per_set[m], default) for m in per_set},
-        "w/t/l vs MiniRocket": {m: wtl(per_set[m], ref) for m in per_set},
+        "minus multi (points)": {
+            m: 100 * (paired(m, default)[0] - paired(m, default)[1]).mean() for m in per_set},
+        "w/t/l vs multi": {m: wtl(*paired(m, default)) for m in per_set},
+        "p vs multi": {m: wilcoxon_p(*paired(m, default)) for m in per_set},
+        "minus MiniRocket (points, its sets)": {
+            m: 100 * (paired(m, ref)[0] - paired(m, ref)[1]).mean() for m in per_set},
+        "w/t/l vs MiniRocket": {m: wtl(*paired(m, ref)) for m in per_set},
         "features (median)": views.groupby("method").n_features.median(),
     }).loc[list(per_set.columns)]  # fmt: skip
     summary.index.name = "readout"
     per_set.index.name = "dataset"
-    lines = ["# More views and poolings for the frozen base", "", stamp(),
-             "Its data: `python benchmarks/frozen_readout.py --views` (resumable CSV "
-             "`frozen_readout_views.csv`); MiniRocket's rows are the main CSV's, same splits.",
-             "", f"The transfer-validation group ({len(per_set)} sets), probes and splits as "
-             "in `frozen_readout.md`. Added to the default readout (`readout=\"multi\"`): "
-             "`seg`, the mean over each quarter of time (where a pattern lies: TiRex's patch "
-             "statistics); `std` over time; the z-normalised magnitude spectrum as a third "
-             "input view (Hydra's and QUANT's FFT view, through the encoder); the second "
-             "difference as a third view (QUANT). Ties within 0.005.", ""]  # fmt: skip
+    title = {"views": "More views and poolings", "blocks": "Readouts without the last block"}
+    lines = [f"# {title[tag]} for the frozen base", "", stamp(),
+             f"Its data: `python benchmarks/frozen_readout.py --{tag}` (resumable CSV "
+             f"`frozen_readout_{tag}.csv`); MiniRocket's rows are the main CSV's, same splits.",
+             "", f"{len(per_set)} held-out sets, probes and splits as in `frozen_readout.md`"
+             f" ({int(ref.notna().sum())} with a MiniRocket row). "
+             f"{INTROS[tag]} Ties within 0.005.", ""]  # fmt: skip
     lines += ["| readout | " + " | ".join(summary.columns) + " |",
               "|---" * (len(summary.columns) + 1) + "|"]  # fmt: skip
     for name, row in summary.iterrows():
         cells = [f"{row.iloc[0]:.3f}", f"{row.iloc[1]:+.2f}", row.iloc[2], f"{row.iloc[3]:.2f}",
-                 row.iloc[4], "-" if pd.isna(row.iloc[5]) else f"{row.iloc[5]:.0f}"]  # fmt: skip
+                 f"{row.iloc[4]:+.2f}", row.iloc[5],
+                 "-" if pd.isna(row.iloc[6]) else f"{row.iloc[6]:.0f}"]  # fmt: skip
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "## Per set", ""] + md_table(per_set) + [""]
-    (RESULTS / "frozen_readout_views.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"frozen_readout_{tag}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
@@ -496,7 +543,8 @@ if __name__ == "__main__":
         action="store_true",
         help="more views and poolings (VIEWS), transfer-validation group",
     )
-    parser.add_argument("--views-report", action="store_true", help="their table")
+    parser.add_argument("--blocks", action="store_true", help="readouts without the last block")
+    parser.add_argument("--views-report", choices=["views", "blocks"], help="their table")
     parser.add_argument("--weights", help="another encoder: a save_weights file or a snapshot")
     parser.add_argument("--tag", help="names the CSV of --weights")
     parser.add_argument("--readouts", help="comma-separated names of READOUTS (default: all)")
@@ -514,10 +562,13 @@ if __name__ == "__main__":
     elif args.curve:
         curve()
     elif args.views_report:
-        views_report()
-    elif args.views:
+        views_report(args.views_report)
+    elif args.views or args.blocks:
         print(stamp(" ".join(sys.argv)), flush=True)
-        run_all(args.data, readouts=VIEW_ROWS, tag="views", sets=TRANSFER_VALIDATION)
+        if args.views:
+            run_all(args.data, readouts=VIEW_ROWS, tag="views", sets=TRANSFER_VALIDATION)
+        else:
+            run_all(args.data, readouts=BLOCK_ROWS, tag="blocks")
     else:
         if (args.weights is None) != (args.tag is None):
             parser.error("--weights and --tag go together")

@@ -152,7 +152,7 @@ def report(tag=None):
 
 
 def speed():
-    """Frozen fit_transform of 1,000 series of length 500, both readouts, 2 threads (run it
+    """Frozen fit_transform of 1,000 series of length 500, each readout, 2 threads (run it
     on a quiet machine: another job on the cores slows it several-fold)."""
     import torch
 
@@ -163,7 +163,7 @@ def speed():
     AimTSTransformer(pretrained="base", n_iters=0).fit_transform(X[:50])  # reads the file
     rows = []
     for attempt in range(2):
-        for readout in ("max", "multi"):
+        for readout in ("max", "multi", "blocks"):
             start = time.perf_counter()
             AimTSTransformer(pretrained="base", n_iters=0, readout=readout).fit_transform(X)
             rows.append({"readout": readout, "attempt": attempt,

@@ -5,12 +5,13 @@ import pandas as pd
 import pytest
 import torch
 from _helpers import tiny_aimts, tiny_btsf, tiny_clf
+from sklearn.base import clone
 
 from skcontrast import AimTSTransformer
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
 
-# the tiny configuration's features per channel: readout="multi" at depth 1 reads the last
+# the tiny configuration's features per channel: readout="blocks" at depth 1 reads the one
 # block (repr_dims=8) by mean and max, on the series and on its first difference
 WIDTH = 4 * 8
 
@@ -369,7 +370,7 @@ def test_cpu_inference_precision(corpus):
     exact = tiny_aimts(mixed_precision=False, standardize=False).fit(X)
     with torch.inference_mode():
         x = torch.from_numpy(normalize_panel(X.astype(np.float32), "zscore"))
-        direct = exact.network_.multi_block_embeddings(x).flatten(1).numpy()
+        direct = exact.network_.block_embeddings(x).flatten(1).numpy()
     np.testing.assert_allclose(features(exact, X), direct, rtol=1e-6, atol=1e-6)
     fast = tiny_aimts(mixed_precision=True, standardize=False).fit(X)  # training: float32 on CPU
     assert fast.loss_history_ == exact.loss_history_
@@ -435,6 +436,43 @@ def test_multi_readout_blocks_views_and_pooling():
         dx = (dx - dx.mean(-1, keepdim=True)) / dx.std(-1, correction=0, keepdim=True)
         expected = net.multi_block_embeddings(dx)[..., :half]
         torch.testing.assert_close(out[..., half:], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_blocks_readout_pools_every_block_but_the_last_and_never_runs_it():
+    """readout="blocks" (the default): mean and max of every residual block but the last,
+    for the z-normalised series and its z-normalised first difference; the last block is
+    not run. At depth 1 it reads the one block, as "multi" does."""
+    from skcontrast.nn.aimts import hidden_blocks
+
+    assert hidden_blocks(10) == tuple(range(9)) and hidden_blocks(1) == (0,)
+    net = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=5).eval()
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 2, 30)).astype(np.float32))
+    encoder = net.series_encoder
+    calls = []
+    encoder.blocks[-1].register_forward_hook(lambda *args: calls.append(1))
+    with torch.no_grad():
+        out = net.block_embeddings(x)
+        assert not calls  # the last block never ran
+        assert out.shape == (3, 2, 2 * 4 * 2 * 4)  # views x blocks 0-3 x (mean, max) x 4 maps
+        h = encoder.input_fc(x.reshape(6, 1, 30))
+        expected = []
+        for block in list(encoder.blocks)[:4]:
+            h = block(h)
+            expected.append(torch.cat([h.mean(-1), h.amax(-1)], dim=-1))
+        half = out.shape[-1] // 2
+        torch.testing.assert_close(out[..., :half], torch.cat(expected, -1).reshape(3, 2, -1))
+        dx = torch.diff(x, dim=-1)
+        dx = (dx - dx.mean(-1, keepdim=True)) / dx.std(-1, correction=0, keepdim=True)
+        torch.testing.assert_close(
+            out[..., half:], net.block_embeddings(dx)[..., :half], rtol=1e-4, atol=1e-5
+        )
+        shallow = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=1).eval()
+        torch.testing.assert_close(shallow.block_embeddings(x), shallow.multi_block_embeddings(x))
+    t = tiny_aimts(n_iters=2).fit(np.random.default_rng(0).standard_normal((10, 1, 40)))
+    assert t.readout == "blocks"
+    for readout, method in (("multi", "multi_block_embeddings"), ("max", "channel_embeddings")):
+        other = clone(t).set_params(readout=readout)
+        assert other._encode(t.network_, x).shape == getattr(t.network_, method)(x).shape
 
 
 def test_multi_readout_constant_and_missing_values():

@@ -70,8 +70,10 @@ def test_zero_shot_is_the_shipped_encoder(base, series):
     reference.standardize = False  # raw features (an attribute write keeps it fitted)
     out = np.asarray(zero_shot.transform(X))
     assert out.shape == (24, 2 * base.repr_dims)
-    default = AimTSTransformer(pretrained="base", n_iters=0).fit(X)  # readout="multi"
-    assert default.transform(X).shape == (24, 2 * 4 * (base.repr_dims + 3 * base.hidden_channels))
+    default = AimTSTransformer(pretrained="base", n_iters=0).fit(X)  # readout="blocks"
+    assert default.transform(X).shape == (24, 2 * 4 * base.hidden_channels * (base.depth - 1))
+    multi = AimTSTransformer(pretrained="base", n_iters=0, readout="multi").fit(X)
+    assert multi.transform(X).shape == (24, 2 * 4 * (base.repr_dims + 3 * base.hidden_channels))
     np.testing.assert_allclose(out, np.asarray(reference.transform(X)), rtol=1e-5, atol=1e-6)
     # and not what an untrained encoder gives
     untrained = AimTSTransformer(n_iters=0, standardize=False, random_state=0, readout="max").fit(X)

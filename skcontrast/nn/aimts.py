@@ -60,18 +60,31 @@ class AimTSNetwork(nn.Module):
         return self.timestep_features(x).amax(dim=-1)
 
     def multi_block_embeddings(self, x):
-        """Frozen-transfer embeddings ``(B, C, F)``: for the series and for its first
-        difference (each z-normalised per channel), the mean and the max over time of the
-        last block's output and of three intermediate blocks' (at 30, 60 and 90 % of the
-        depth). ``F = 4 * (repr_dims + 3 * hidden_channels)`` at depth >= 4."""
+        """Frozen-transfer embeddings ``(B, C, F)`` of ``readout="multi"``: for the series
+        and for its first difference (each z-normalised per channel), the mean and the max
+        over time of the last block's output and of three intermediate blocks' (at 30, 60
+        and 90 % of the depth). ``F = 4 * (repr_dims + 3 * hidden_channels)`` at depth >= 4."""
+        return self._pooled_views(x, intermediate_blocks(len(self.series_encoder.blocks)), True)
+
+    def block_embeddings(self, x):
+        """Frozen-transfer embeddings ``(B, C, F)`` of ``readout="blocks"``: for the series
+        and for its first difference (each z-normalised per channel), the mean and the max
+        over time of every residual block but the last. The last block (``hidden_channels``
+        to ``repr_dims`` maps, two thirds of an encoding's time at the defaults) is not
+        run. ``F = 4 * hidden_channels * (depth - 1)`` (2,304 at the defaults); at depth 1,
+        the one block's output."""
+        return self._pooled_views(x, hidden_blocks(len(self.series_encoder.blocks)), False)
+
+    def _pooled_views(self, x, taps, output):
+        """Mean and max over time of the blocks ``taps`` (and, with ``output``, of the
+        encoder's output) for the series and its first difference, ``(B, C, F)``."""
         B, C, T = x.shape
         rows = x.reshape(B * C, 1, T)
         views = [rows, _znorm(torch.diff(rows, dim=-1)) if T > 1 else torch.zeros_like(rows)]
-        taps = intermediate_blocks(len(self.series_encoder.blocks))
         pooled = [
             torch.cat([h.mean(dim=-1), h.amax(dim=-1)], dim=-1)
             for view in views
-            for h in self.series_encoder.forward_blocks(view, taps)
+            for h in self.series_encoder.forward_blocks(view, taps, output=output)
         ]
         return torch.cat(pooled, dim=-1).reshape(B, C, -1)
 
@@ -79,6 +92,11 @@ class AimTSNetwork(nn.Module):
 def intermediate_blocks(depth: int) -> tuple:
     """The blocks at 30, 60 and 90 % of ``depth`` (2, 5, 8 of 10), the last one excluded."""
     return tuple(sorted({round(f * depth) - 1 for f in (0.3, 0.6, 0.9)} & set(range(depth - 1))))
+
+
+def hidden_blocks(depth: int) -> tuple:
+    """Every block but the last (0 to 8 of 10); at depth 1, the one block."""
+    return tuple(range(max(1, depth - 1)))
 
 
 def _znorm(x):

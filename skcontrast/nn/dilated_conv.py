@@ -96,14 +96,16 @@ class DilatedConvEncoder(nn.Module):
         h = self.input_fc(torch.nan_to_num(x)) * observed
         return self.output_fc(self.blocks(h))
 
-    def forward_blocks(self, x: torch.Tensor, taps) -> list[torch.Tensor]:
+    def forward_blocks(self, x: torch.Tensor, taps, output: bool = True) -> list[torch.Tensor]:
         """The outputs of the residual blocks numbered in ``taps`` (0-based, ascending),
-        then the encoder's output: what a readout of intermediate layers pools."""
+        then, with ``output``, the encoder's output: what a readout of intermediate layers
+        pools. Without ``output``, the blocks after the last tap are not run."""
         observed = ~torch.isnan(x).any(dim=1, keepdim=True)
         h = self.input_fc(torch.nan_to_num(x)) * observed
         out = []
-        for i, block in enumerate(self.blocks):
+        last = len(self.blocks) - 1 if output else max(taps)
+        for i, block in enumerate(self.blocks[: last + 1]):
             h = block(h)
             if i in taps:
                 out.append(h)
-        return out + [self.output_fc(h)]
+        return out + [self.output_fc(h)] if output else out

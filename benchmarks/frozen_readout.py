@@ -108,9 +108,9 @@ INTROS = {
     "blocks": "Cheaper readouts: the last block (64 to 512 maps) is two thirds of an "
     "encoding's time. `blocks 1-9 (all but the last), +diff` (the mean and max of every "
     "block but the last, for the series and its first difference) is the package's "
-    '`readout="blocks"`, the default since this round; `last+mid mean+max, +diff` is '
-    '`readout="multi"`, the default before it. The later sets\' MiniRocket rows cover the '
-    "three of them the main CSV has.",
+    '`readout="blocks"`, what the default `readout="auto"` reads for a pretrained encoder '
+    'since this round; `last+mid mean+max, +diff` is `readout="multi"`, the default before '
+    "it. The later sets' MiniRocket rows cover the three of them the main CSV has.",
 }
 MINIROCKET = "MiniRocket + RidgeCV"
 # self-ensembling costs 3.5 encodings: measured on the first eleven sets only (CPU budget)

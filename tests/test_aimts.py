@@ -11,8 +11,8 @@ from skcontrast import AimTSTransformer
 from skcontrast.nn.aimts import AimTSNetwork
 from skcontrast.nn.losses import augmentation_contrast, series_image_contrast, slerp
 
-# the tiny configuration's features per channel: readout="blocks" at depth 1 reads the one
-# block (repr_dims=8) by mean and max, on the series and on its first difference
+# the tiny configuration's features per channel: readout="auto" ("multi" from scratch) at
+# depth 1 reads the last block (repr_dims=8) by mean and max, on the series and its difference
 WIDTH = 4 * 8
 
 
@@ -370,7 +370,7 @@ def test_cpu_inference_precision(corpus):
     exact = tiny_aimts(mixed_precision=False, standardize=False).fit(X)
     with torch.inference_mode():
         x = torch.from_numpy(normalize_panel(X.astype(np.float32), "zscore"))
-        direct = exact.network_.block_embeddings(x).flatten(1).numpy()
+        direct = exact.network_.multi_block_embeddings(x).flatten(1).numpy()
     np.testing.assert_allclose(features(exact, X), direct, rtol=1e-6, atol=1e-6)
     fast = tiny_aimts(mixed_precision=True, standardize=False).fit(X)  # training: float32 on CPU
     assert fast.loss_history_ == exact.loss_history_
@@ -469,10 +469,29 @@ def test_blocks_readout_pools_every_block_but_the_last_and_never_runs_it():
         shallow = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=1).eval()
         torch.testing.assert_close(shallow.block_embeddings(x), shallow.multi_block_embeddings(x))
     t = tiny_aimts(n_iters=2).fit(np.random.default_rng(0).standard_normal((10, 1, 40)))
-    assert t.readout == "blocks"
     for readout, method in (("multi", "multi_block_embeddings"), ("max", "channel_embeddings")):
         other = clone(t).set_params(readout=readout)
         assert other._encode(t.network_, x).shape == getattr(t.network_, method)(x).shape
+
+
+def test_auto_readout_is_blocks_for_a_pretrained_encoder_and_survives_a_weights_file(tmp_path):
+    """readout="auto" (the default): "blocks" with a pretrained encoder, "multi" for one
+    trained from scratch; a weights file stores the readout in effect (it does not store
+    ``pretrained``, so "auto" would otherwise read differently after loading)."""
+    X = np.random.default_rng(0).standard_normal((10, 1, 40))
+    deep = dict(depth=4, n_iters=2)
+    scratch = tiny_aimts(**deep).fit(X)
+    assert scratch.readout == "auto" and scratch._readout_in_effect() == "multi"
+    frozen = tiny_aimts(**deep, pretrained=scratch).set_params(n_iters=0).fit(X)
+    assert frozen._readout_in_effect() == "blocks"
+    blocks = tiny_aimts(**deep, pretrained=scratch, readout="blocks").set_params(n_iters=0)
+    np.testing.assert_array_equal(features(frozen, X), features(blocks.fit(X), X))
+    assert features(frozen, X).shape[1] != features(scratch, X).shape[1]
+    for fitted, expected in ((scratch, "multi"), (frozen, "blocks")):
+        fitted.save_weights(tmp_path / "w.pt")
+        loaded = AimTSTransformer.load_weights(tmp_path / "w.pt")
+        assert loaded.readout == expected
+        np.testing.assert_array_equal(features(loaded, X), features(fitted, X))
 
 
 def test_multi_readout_constant_and_missing_values():

@@ -46,7 +46,7 @@ def test_series_of_a_length_seen_once_are_encoded_not_trained_on():
     rng = np.random.default_rng(0)
     series = [rng.standard_normal((1, 20)) for _ in range(6)] + [rng.standard_normal((1, 33))]
     t = tiny(AimTSTransformer).fit(as_df_list(series))  # BatchNorm would fail on a batch of 1
-    assert t.transform(as_df_list(series)).shape == (7, 4 * 8)  # readout="blocks", depth 1
+    assert t.transform(as_df_list(series)).shape == (7, 4 * 8)  # readout="multi", depth 1
 
 
 def test_btsf_fitted_on_one_length_still_checks_it():

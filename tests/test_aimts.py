@@ -441,10 +441,10 @@ def test_multi_readout_blocks_views_and_pooling():
 def test_blocks_readout_pools_every_block_but_the_last_and_never_runs_it():
     """readout="blocks" (the default): mean and max of every residual block but the last,
     for the z-normalised series and its z-normalised first difference; the last block is
-    not run. At depth 1 it reads the one block, as "multi" does."""
+    not run. Below depth 2 it reads the encoder's output, as "multi" does."""
     from skcontrast.nn.aimts import hidden_blocks
 
-    assert hidden_blocks(10) == tuple(range(9)) and hidden_blocks(1) == (0,)
+    assert hidden_blocks(10) == tuple(range(9)) and hidden_blocks(1) == hidden_blocks(0) == ()
     net = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=5).eval()
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 2, 30)).astype(np.float32))
     encoder = net.series_encoder
@@ -466,8 +466,11 @@ def test_blocks_readout_pools_every_block_but_the_last_and_never_runs_it():
         torch.testing.assert_close(
             out[..., half:], net.block_embeddings(dx)[..., :half], rtol=1e-4, atol=1e-5
         )
-        shallow = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=1).eval()
-        torch.testing.assert_close(shallow.block_embeddings(x), shallow.multi_block_embeddings(x))
+        for depth in (0, 1):  # no block before the last: the encoder's output, as "multi"
+            shallow = AimTSNetwork(hidden_channels=4, repr_dims=6, depth=depth).eval()
+            torch.testing.assert_close(
+                shallow.block_embeddings(x), shallow.multi_block_embeddings(x)
+            )
     t = tiny_aimts(n_iters=2).fit(np.random.default_rng(0).standard_normal((10, 1, 40)))
     for readout, method in (("multi", "multi_block_embeddings"), ("max", "channel_embeddings")):
         other = clone(t).set_params(readout=readout)

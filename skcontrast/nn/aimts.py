@@ -71,9 +71,12 @@ class AimTSNetwork(nn.Module):
         and for its first difference (each z-normalised per channel), the mean and the max
         over time of every residual block but the last. The last block (``hidden_channels``
         to ``repr_dims`` maps, two thirds of an encoding's time at the defaults) is not
-        run. ``F = 4 * hidden_channels * (depth - 1)`` (2,304 at the defaults); at depth 1,
-        the one block's output."""
-        return self._pooled_views(x, hidden_blocks(len(self.series_encoder.blocks)), False)
+        run. ``F = 4 * hidden_channels * (depth - 1)`` (2,304 at the defaults); below depth
+        2 (no block before the last), the encoder's output, as ``"multi"``."""
+        taps = hidden_blocks(len(self.series_encoder.blocks))
+        if not taps:
+            return self.multi_block_embeddings(x)
+        return self._pooled_views(x, taps, False)
 
     def _pooled_views(self, x, taps, output):
         """Mean and max over time of the blocks ``taps`` (and, with ``output``, of the
@@ -95,8 +98,8 @@ def intermediate_blocks(depth: int) -> tuple:
 
 
 def hidden_blocks(depth: int) -> tuple:
-    """Every block but the last (0 to 8 of 10); at depth 1, the one block."""
-    return tuple(range(max(1, depth - 1)))
+    """Every block but the last (0 to 8 of 10); none below depth 2."""
+    return tuple(range(depth - 1))
 
 
 def _znorm(x):

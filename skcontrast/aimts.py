@@ -141,12 +141,14 @@ class AimTSTransformer(ChannelIndependentEncoding, BaseContrastiveTransformer):
         blocks' (at 30, 60 and 90 % of the depth), for the same two views (``4 * (repr_dims
         + 3 * hidden_channels)`` features, 2,816 by default; 3 times the encoding time of
         ``"blocks"``). ``"max"``: the last block max-pooled over time (``repr_dims``
-        features), the paper's downstream readout. ``"auto"``: ``"blocks"`` with a
-        ``pretrained`` encoder, ``"multi"`` for one trained from scratch by ``fit``, as
-        measured: the shipped base, frozen, on 22 held-out sets, ``"blocks"`` 0.818 and
-        ``"multi"`` 0.804 (``benchmarks/results/frozen_readout_blocks.md``); encoders
-        trained from scratch (30 steps) on 24 dev sets, ``"blocks"`` 0.818 and ``"multi"``
-        0.822 (``scratch_readout.md``). A weights file stores the readout in effect.
+        features), the paper's downstream readout. ``"auto"``: ``"blocks"`` for a
+        ``pretrained`` encoder used as is (``n_iters=0`` or ``n_epochs=0``), ``"multi"``
+        for one that ``fit`` trains, from scratch or further, as measured: the shipped
+        base, frozen, on 22 held-out sets, ``"blocks"`` 0.818 and ``"multi"`` 0.804
+        (``benchmarks/results/frozen_readout_blocks.md``); encoders trained from scratch
+        (30 steps) on 24 dev sets, 0.818 and 0.822; the base trained 30 more steps on each
+        of 12 held-out sets, ``"multi"`` ahead (``scratch_readout.md``). A weights file
+        stores the readout in effect.
     channel_pooling : {"concat", "mean", "max"}, default="concat"
         How channel embeddings form a row: concatenated (``C * D`` wide, the paper's
         downstream choice) or averaged / maxed over channels (``D`` wide for any C).
@@ -340,11 +342,12 @@ input_mean_, input_scale_
         return network.block_embeddings(batch)  # (B, C, F)
 
     def _readout_in_effect(self) -> str:
-        """``readout`` with ``"auto"`` resolved: ``"blocks"`` for a pretrained encoder,
-        ``"multi"`` for one trained from scratch here."""
+        """``readout`` with ``"auto"`` resolved: ``"blocks"`` for a pretrained encoder used
+        as is (no training step), ``"multi"`` for one that ``fit`` trains."""
         if self.readout != "auto":
             return self.readout
-        return "blocks" if self.pretrained is not None else "multi"
+        frozen = self.n_iters == 0 or self.n_epochs == 0
+        return "blocks" if self.pretrained is not None and frozen else "multi"
 
     def _effective_params(self) -> dict:
         # the readout in effect: a weights file stores it (it does not store `pretrained`,

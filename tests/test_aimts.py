@@ -478,15 +478,20 @@ def test_blocks_readout_pools_every_block_but_the_last_and_never_runs_it():
 
 
 def test_auto_readout_is_blocks_for_a_pretrained_encoder_and_survives_a_weights_file(tmp_path):
-    """readout="auto" (the default): "blocks" with a pretrained encoder, "multi" for one
-    trained from scratch; a weights file stores the readout in effect (it does not store
-    ``pretrained``, so "auto" would otherwise read differently after loading)."""
+    """readout="auto" (the default): "blocks" with a pretrained encoder used as is, "multi"
+    for one that fit trains (from scratch or further); a weights file stores the readout
+    in effect (it does not store ``pretrained``, so "auto" would otherwise read
+    differently after loading)."""
     X = np.random.default_rng(0).standard_normal((10, 1, 40))
     deep = dict(depth=4, n_iters=2)
     scratch = tiny_aimts(**deep).fit(X)
     assert scratch.readout == "auto" and scratch._readout_in_effect() == "multi"
     frozen = tiny_aimts(**deep, pretrained=scratch).set_params(n_iters=0).fit(X)
     assert frozen._readout_in_effect() == "blocks"
+    epochs = tiny_aimts(depth=4, pretrained=scratch, n_iters=None, n_epochs=0)
+    assert epochs._readout_in_effect() == "blocks"
+    further = tiny_aimts(**deep, pretrained=scratch)  # trained on: n_iters=2
+    assert further._readout_in_effect() == "multi"
     blocks = tiny_aimts(**deep, pretrained=scratch, readout="blocks").set_params(n_iters=0)
     np.testing.assert_array_equal(features(frozen, X), features(blocks.fit(X), X))
     assert features(frozen, X).shape[1] != features(scratch, X).shape[1]

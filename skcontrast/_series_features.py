@@ -202,6 +202,13 @@ class StepFeaturizer:
         return out
 
 
+def autocovariance(centred, n_lags) -> np.ndarray:
+    """Sample autocovariance sums of a centred series ``(T,)`` or ``(T, C)`` at lags
+    ``0 .. n_lags - 1`` (along axis 0), by FFT with zero padding: O(T log T)."""
+    spectrum = np.fft.rfft(centred, 2 * len(centred), axis=0)
+    return np.fft.irfft(spectrum * np.conj(spectrum), axis=0)[:n_lags]
+
+
 def check_length(name, n_points, needed, what):
     if n_points < needed:
         raise ValueError(

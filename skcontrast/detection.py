@@ -14,6 +14,7 @@ from skcontrast._series_features import (
     COMMON_RULES,
     StepFeaturizer,
     _mean_and_scale,
+    autocovariance,
     check_length,
     series_values,
 )
@@ -419,8 +420,7 @@ def dominant_period(values, low=8, high=1000, default=100) -> int:
     n = len(x)
     if n < 4 * low or not np.any(x):
         return default
-    spectrum = np.fft.rfft(x, 2 * n, axis=0)
-    acf = np.fft.irfft(spectrum * np.conj(spectrum), axis=0)[: min(n // 2, high + 1)]
+    acf = autocovariance(x, min(n // 2, high + 1))
     power = acf[0]
     acf = (acf[:, power > 0] / power[power > 0]).mean(axis=1)
     below = np.flatnonzero(acf < 0)

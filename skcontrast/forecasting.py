@@ -13,6 +13,7 @@ from skcontrast._series_features import (
     COMMON_CONSTRAINTS,
     COMMON_RULES,
     StepFeaturizer,
+    autocovariance,
     check_length,
     series_values,
 )
@@ -432,9 +433,8 @@ def _decorrelation_lag(values) -> int:
     O(n log n)); ``len(values)`` if it never is."""
     centred = np.asarray(values, dtype=np.float64) - np.mean(values)
     n = len(centred)
-    spectrum = np.fft.rfft(centred, 2 * n)
-    autocovariance = np.fft.irfft(spectrum * np.conj(spectrum), 2 * n)[1:n]
-    below = np.flatnonzero(autocovariance <= 1e-12 * max(float(centred @ centred), 1e-300))
+    lagged = autocovariance(centred, n)[1:]
+    below = np.flatnonzero(lagged <= 1e-12 * max(float(centred @ centred), 1e-300))
     return int(below[0]) + 1 if len(below) else n
 
 
